@@ -1,0 +1,154 @@
+"""apiedit: create and edit images through cloud APIs, one plugin per provider.
+
+    import apiedit
+    result = apiedit.edit("openai", model="gpt-image-1.5", prompt="a red fox in snow")
+    open("fox.png", "wb").write(result.images[0].data)
+
+Importing this package loads no plugin, no provider SDK and no HTTP stack; plugins are found
+through the `apiedit` entry-point group on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable
+
+from .errors import (
+    ApiEditError,
+    AuthenticationError,
+    CancelledError,
+    ConfigurationError,
+    ContentBlockedError,
+    InvalidInputError,
+    MissingKeyError,
+    NoImageReturnedError,
+    PluginLoadError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    RateLimitError,
+    UnknownModelError,
+    UnknownProviderError,
+    UnsupportedFeatureError,
+)
+from .hookspecs import hookimpl
+from .types import (
+    Capability,
+    ConversationMode,
+    EditRequest,
+    EditResult,
+    ImageData,
+    ModelInfo,
+    ProviderInfo,
+    Turn,
+)
+
+__version__ = "0.1.0"
+API_VERSION = 1
+
+__all__ = [
+    "API_VERSION",
+    "ApiEditError",
+    "AuthenticationError",
+    "CancelledError",
+    "Capability",
+    "ConfigurationError",
+    "ContentBlockedError",
+    "ConversationMode",
+    "EditRequest",
+    "EditResult",
+    "ImageData",
+    "InvalidInputError",
+    "MissingKeyError",
+    "ModelInfo",
+    "NoImageReturnedError",
+    "PluginLoadError",
+    "ProviderError",
+    "ProviderInfo",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "Turn",
+    "UnknownModelError",
+    "UnknownProviderError",
+    "UnsupportedFeatureError",
+    "edit",
+    "get_provider",
+    "hookimpl",
+    "list_models",
+    "plugin_failures",
+    "plugins",
+    "providers",
+    "supports_conversation",
+]
+
+
+def _host() -> Any:
+    from .host import default_host
+
+    return default_host()
+
+
+def providers() -> dict[str, ProviderInfo]:
+    """The providers whose plugins loaded, by id."""
+    return _host().providers()
+
+
+def get_provider(provider: str) -> ProviderInfo:
+    """One provider's info; `UnknownProviderError` if no plugin provides it."""
+    return _host().get_provider(provider)
+
+
+def list_models(provider: str, *, refresh: bool = False, **options: Any) -> list[ModelInfo]:
+    """A provider's image models (cached; `refresh=True` asks the provider)."""
+    return _host().list_models(provider, refresh=refresh, **options)
+
+
+def supports_conversation(provider: str, model: str) -> bool:
+    """Whether the model keeps a native multi-turn conversation."""
+    return _host().supports_conversation(provider, model)
+
+
+def plugins() -> list[Any]:
+    """Every plugin found (loaded, failed or disabled) as `PluginRecord`s."""
+    return _host().records()
+
+
+def plugin_failures() -> list[Any]:
+    """Plugins that failed to load, with their distribution, version and error."""
+    return _host().failures()
+
+
+def edit(
+    provider: str,
+    request: EditRequest | None = None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    allow_unlisted: bool = False,
+    cancel: threading.Event | None = None,
+    progress: Callable[[str], None] | None = None,
+    images: Iterable[ImageData | bytes] = (),
+    **fields: Any,
+) -> EditResult:
+    """Generate or edit images with `provider`.
+
+    Pass an `EditRequest`, or its fields as keywords (`model=`, `prompt=`, `images=`...);
+    raw bytes in `images` are accepted and their type is sniffed.
+    """
+    if request is None:
+        from .images import sniff_mime
+
+        wrapped = tuple(
+            i if isinstance(i, ImageData) else ImageData(bytes(i), sniff_mime(bytes(i)) or "image/png")
+            for i in images
+        )
+        request = EditRequest(images=wrapped, **fields)
+    elif fields or images:
+        raise TypeError("pass either an EditRequest or its fields, not both")
+    return _host().edit(
+        provider, request, api_key=api_key, base_url=base_url, allow_unlisted=allow_unlisted,
+        cancel=cancel, progress=progress,
+    )

@@ -1,0 +1,199 @@
+"""The `apiedit` command: list plugins and models, manage keys, edit images, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import ApiEditError
+
+__all__ = ["main"]
+
+
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .host import default_host
+
+    records = default_host().records()
+    if args.json:
+        _print_json([r.to_json() for r in records])
+        return 0
+    if not records:
+        print("No apiedit plugins installed. Install one, e.g. `pip install apiedit-openai`.")
+        return 0
+    for r in records:
+        dist = f"{r.distribution or '-'} {r.version or ''}".strip()
+        line = f"{r.name:<12} {r.status:<9} {dist}"
+        print(line + (f"\n    error: {r.error}" if r.error else ""))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .host import default_host
+
+    models = default_host().list_models(args.provider, refresh=args.refresh, base_url=args.base_url)
+    if args.json:
+        _print_json([m.to_json() for m in models])
+        return 0
+    for m in models:
+        caps = ",".join(c.name.lower() for c in type(m.capabilities) if c and c in m.capabilities)
+        flag = " (retired)" if m.retired else ""
+        print(f"{m.id:<45} inputs<={m.max_input_images:<3} {caps}{flag}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from . import keys
+    from .host import default_host
+
+    host = default_host()
+    if args.action == "list":
+        for pid, info in host.providers().items():
+            source = keys.key_source(info)
+            print(f"{pid:<12} {'set (' + source + ')' if source else 'not set'}")
+        return 0
+    if not args.provider:
+        raise SystemExit("keys set/remove needs a provider id")
+    host.get_provider(args.provider)
+    if args.action == "remove":
+        print("removed" if keys.delete_key(args.provider) else "no stored key")
+        return 0
+    key = sys.stdin.readline().strip() if args.stdin else getpass.getpass(f"{args.provider} API key: ")
+    path = keys.store_key(args.provider, key)
+    print(f"stored in {path} (mode 0600)")
+    return 0
+
+
+def _read_image(path: str) -> Any:
+    from .images import sniff_mime
+    from .types import ImageData
+
+    data = Path(path).read_bytes()
+    return ImageData(data, sniff_mime(data) or "application/octet-stream")
+
+
+def _save(result: Any, out: Path, stem: str) -> list[str]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, image in enumerate(result.images, 1):
+        ext = _EXTENSIONS.get(image.mime_type, ".bin")
+        path = out / f"{stem}-{index}{ext}"
+        path.write_bytes(image.data)
+        paths.append(str(path))
+    return paths
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from .host import default_host
+    from .types import EditRequest
+
+    request = EditRequest(
+        model=args.model,
+        prompt=args.prompt,
+        images=tuple(_read_image(p) for p in args.image),
+        mask=_read_image(args.mask) if args.mask else None,
+        negative_prompt=args.negative_prompt or "",
+        size=args.size,
+        aspect_ratio=args.aspect_ratio,
+        resolution=args.resolution,
+        n=args.n,
+        seed=args.seed,
+        steps=args.steps,
+        guidance=args.guidance,
+        strength=args.strength,
+    )
+    result = default_host().edit(
+        args.provider, request, base_url=args.base_url, allow_unlisted=args.allow_unlisted,
+        progress=lambda text: print(text, file=sys.stderr),
+    )
+    paths = _save(result, Path(args.out), args.name)
+    record = {**result.info_record(), "text": result.text, "files": paths}
+    if args.json:
+        _print_json(record)
+    else:
+        print("\n".join(paths))
+        if result.text:
+            print(f"model text: {result.text}")
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.provider, Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="apiedit",
+        description="Create and edit images through cloud APIs (one plugin per provider).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="list installed provider plugins, their status and errors")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("models", help="list a provider's image models")
+    p.add_argument("provider")
+    p.add_argument("--refresh", action="store_true", help="ask the provider instead of the cache")
+    p.add_argument("--base-url", help="override the provider's base URL")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("keys", help="store, remove or list API keys (key file, mode 0600)")
+    p.add_argument("action", choices=["set", "remove", "list"])
+    p.add_argument("provider", nargs="?")
+    p.add_argument("--stdin", action="store_true", help="read the key from standard input")
+    p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("edit", help="generate (no --image) or edit/compose images")
+    p.add_argument("provider")
+    p.add_argument("-m", "--model", required=True)
+    p.add_argument("-p", "--prompt", required=True)
+    p.add_argument("-i", "--image", action="append", default=[], help="input image (repeatable, in order)")
+    p.add_argument("--mask")
+    p.add_argument("--negative-prompt")
+    p.add_argument("--size", help="e.g. 1024x1024 or auto")
+    p.add_argument("--aspect-ratio", help="e.g. 16:9")
+    p.add_argument("--resolution", help="e.g. 1K, 2K, 4K")
+    p.add_argument("-n", type=int, default=1, help="number of images")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--guidance", type=float)
+    p.add_argument("--strength", type=float)
+    p.add_argument("--base-url", help="override the provider's base URL (proxy, relay)")
+    p.add_argument("--allow-unlisted", action="store_true", help="accept a model id no list knows yet")
+    p.add_argument("-o", "--out", default=".", help="output directory")
+    p.add_argument("--name", default="apiedit", help="output file name stem")
+    p.add_argument("--json", action="store_true", help="print the info record as JSON")
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("demo", help="offline demo against the built-in emulators (no key needed)")
+    p.add_argument("--provider", action="append", help="limit to these providers (repeatable)")
+    p.add_argument("-o", "--out", default="apiedit-demo", help="output directory")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ApiEditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,154 @@
+"""The typed errors every failure ends in. Messages say what happened and what to do next.
+
+Each message passes the redactor when it is rendered, so a key that slipped into provider text
+never reaches a user, a log or ComfyUI's `/history`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .redact import redact
+
+__all__ = [
+    "ApiEditError",
+    "AuthenticationError",
+    "CancelledError",
+    "ConfigurationError",
+    "ContentBlockedError",
+    "InvalidInputError",
+    "MissingKeyError",
+    "NoImageReturnedError",
+    "PluginLoadError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "UnknownModelError",
+    "UnknownProviderError",
+    "UnsupportedFeatureError",
+]
+
+
+class ApiEditError(Exception):
+    """Root of every error apiedit raises; shown to the user as-is."""
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        self.code = code
+        self.details = details
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.request_id and self.request_id not in text:
+            text = f"{text} (request {self.request_id})"
+        return redact(text)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class ConfigurationError(ApiEditError):
+    """Local setup is incomplete or wrong (missing key, bad base URL)."""
+
+
+class MissingKeyError(ConfigurationError):
+    """No API key was found for a provider that needs one."""
+
+
+class InvalidInputError(ApiEditError):
+    """The request itself is wrong: corrupt image, bad size, empty prompt."""
+
+
+class UnsupportedFeatureError(InvalidInputError):
+    """The model cannot do what was asked (too many images, mask, size...)."""
+
+
+class UnknownProviderError(ApiEditError, KeyError):
+    """No installed plugin provides this provider id."""
+
+    __str__ = ApiEditError.__str__
+
+
+class UnknownModelError(ApiEditError, KeyError):
+    """The provider does not know this model id."""
+
+    __str__ = ApiEditError.__str__
+
+
+class PluginLoadError(ApiEditError):
+    """A plugin failed to import or lacks a required hook."""
+
+
+class CancelledError(ApiEditError):
+    """The user cancelled the call (e.g. ComfyUI's interrupt)."""
+
+
+class ProviderError(ApiEditError):
+    """The provider answered with an error not covered by a narrower class."""
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the key."""
+
+
+class QuotaExceededError(ProviderError):
+    """Billing or quota is exhausted; retrying will not help."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests right now; `retry_after` says how long to wait, when known."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ContentBlockedError(ProviderError):
+    """The provider refused the prompt or the output; `reason` is the provider's own word."""
+
+    def __init__(self, message: str, *, reason: str | None = None, text: str = "", **kw: Any):
+        super().__init__(message, **kw)
+        self.reason = reason
+        self.text = text
+
+
+class NoImageReturnedError(ProviderError):
+    """The call succeeded but no image came back; `text` is what the model said instead."""
+
+    def __init__(self, message: str, *, text: str = "", reason: str | None = None, **kw: Any):
+        super().__init__(message, **kw)
+        self.text = text
+        self.reason = reason
+
+
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """No answer in time. If the request was sent it may have been billed, so it is not resent."""
+
+    __str__ = ApiEditError.__str__
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider could not be reached, or said it is overloaded or down."""
+
+    def __init__(self, message: str, *, retryable: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retryable = retryable

@@ -1,0 +1,53 @@
+"""The plugin contract: four hooks, each answered by the one plugin that owns a provider.
+
+A provider plugin implements these with `@apiedit.hookimpl` in the module named by its
+`[project.entry-points.apiedit]` entry point; the entry-point name is the provider id.
+Arguments may be added in later versions, never renamed or removed: an implementation may
+accept any subset of them (pluggy passes only the ones it names, and never ones with a default).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .settings import ProviderSettings
+    from .types import EditRequest, EditResult, ModelInfo, ProviderInfo
+
+PROJECT = "apiedit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def provider_info() -> ProviderInfo:
+    """Static facts about the provider: id, label, key env vars, base URL. No I/O.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
+    """The provider's image models; cached, with network I/O only when `refresh` is true.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    """Generate (no input images) or edit/compose; raise apiedit errors, never a placeholder.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def supports_conversation(model: str) -> bool:
+    """Whether `model` honours `EditRequest.history` natively.
+
+    .. versionadded:: 0.1
+    """

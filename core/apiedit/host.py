@@ -1,0 +1,349 @@
+"""The plugin host: finds provider plugins, keeps each one's failures to itself, dispatches.
+
+Loading is lazy (nothing happens at `import apiedit`), happens once, and is isolated: a plugin
+that fails to import or lacks a hook is recorded and logged, the others load. Environment:
+  APIEDIT_DISABLE_PLUGINS=a,b   never import these providers
+  APIEDIT_LOAD_PLUGINS=a,b      import only these ('' = none)
+  APIEDIT_STRICT_PLUGINS=1      re-raise load failures (for plugin authors)
+  APIEDIT_TRACE_PLUGINS=1       log every hook call
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Callable, Iterable, Mapping
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .errors import (
+    ApiEditError,
+    NoImageReturnedError,
+    PluginLoadError,
+    ProviderError,
+    UnknownModelError,
+    UnknownProviderError,
+)
+from .keys import resolve_base_url, resolve_key
+from .paths import cache_dir
+from .redact import get_logger, redact
+from .settings import ProviderSettings
+from .types import Capability, EditRequest, EditResult, ImageData, ModelInfo, ProviderInfo
+from .validation import check_request
+
+__all__ = ["ENTRY_POINT_GROUP", "Host", "PluginRecord", "default_host"]
+
+ENTRY_POINT_GROUP = "apiedit"
+REQUIRED_HOOKS = ("provider_info", "edit")
+log = get_logger("apiedit.host")
+
+
+@attrs.frozen
+class PluginRecord:
+    """One plugin as `apiedit plugins` shows it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    status: str  # "ok", "failed" or "disabled"
+    error: str | None = None
+    hooks: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def _env_list(env: Mapping[str, str], name: str) -> set[str] | None:
+    if name not in env:
+        return None
+    return {item.strip() for item in env[name].split(",") if item.strip()}
+
+
+class Host:
+    """Owns one pluggy manager; every public apiedit function goes through a Host."""
+
+    def __init__(
+        self,
+        *,
+        load_entry_points: bool = True,
+        env: Mapping[str, str] | None = None,
+        entry_point_source: Callable[[], Iterable[EntryPoint]] | None = None,
+    ) -> None:
+        self._env = os.environ if env is None else env
+        self._load_entry_points = load_entry_points
+        self._entry_point_source = entry_point_source or (
+            lambda: entry_points(group=ENTRY_POINT_GROUP)
+        )
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._records: dict[str, PluginRecord] = {}
+        self._infos: dict[str, ProviderInfo] = {}
+        if self._env.get("APIEDIT_TRACE_PLUGINS"):
+            self._pm.add_hookcall_monitoring(
+                lambda name, impls, kw: log.info("hook %s -> %s", name, [i.plugin_name for i in impls]),
+                lambda outcome, name, impls, kw: None,
+            )
+
+    # ---- loading -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Import the entry-point plugins once; later calls return at once."""
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            if self._load_entry_points:
+                self._load_all()
+            self._loaded = True
+
+    def _load_all(self) -> None:
+        disabled = _env_list(self._env, "APIEDIT_DISABLE_PLUGINS") or set()
+        only = _env_list(self._env, "APIEDIT_LOAD_PLUGINS")
+        strict = self._env.get("APIEDIT_STRICT_PLUGINS", "").lower() in ("1", "true", "yes")
+        seen: set[str] = set()
+        for ep in self._entry_point_source():
+            if ep.name in seen or ep.name in self._records:
+                continue  # the same distribution twice on sys.path
+            seen.add(ep.name)
+            dist = getattr(ep, "dist", None)
+            dist_name = getattr(dist, "name", None)
+            version = getattr(dist, "version", None)
+            if ep.name in disabled or (only is not None and ep.name not in only):
+                self._records[ep.name] = PluginRecord(ep.name, dist_name, version, "disabled")
+                self._pm.set_blocked(ep.name)
+                continue
+            try:
+                plugin = ep.load()
+                self._register(plugin, ep.name, dist_name, version)
+            except Exception as exc:  # isolation: one broken plugin never stops the others
+                message = redact(f"{type(exc).__name__}: {exc}")
+                self._records[ep.name] = PluginRecord(ep.name, dist_name, version, "failed", message)
+                log.warning(
+                    "apiedit plugin %r (%s %s) failed to load and was skipped: %s",
+                    ep.name, dist_name, version, message,
+                )
+                if strict:
+                    raise PluginLoadError(
+                        f"Plugin {ep.name!r} ({dist_name} {version}) failed to load: {message}"
+                    ) from exc
+
+    def register(self, plugin: object, name: str) -> ProviderInfo:
+        """Register an in-process plugin (tests, notebooks); same checks as entry points."""
+        with self._lock:
+            self.load()
+            if name in self._infos:
+                raise PluginLoadError(f"A plugin named {name!r} is already registered.")
+            return self._register(plugin, name, None, None)
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            plugin = self._pm.get_plugin(name)
+            if plugin is not None:
+                self._pm.unregister(plugin, name=name)
+            self._records.pop(name, None)
+            self._infos.pop(name, None)
+
+    def _register(self, plugin: object, name: str, dist: str | None, version: str | None) -> ProviderInfo:
+        self._pm.register(plugin, name=name)
+        try:
+            hooks = tuple(sorted(c.name for c in self._pm.get_hookcallers(plugin) or ()))
+            unknown = [
+                attr
+                for attr in dir(plugin)
+                if self._pm.parse_hookimpl_opts(plugin, attr) is not None
+                and not hasattr(hookspecs, attr)
+            ]
+            if unknown:
+                raise PluginLoadError(f"implements hooks apiedit does not define: {', '.join(unknown)}")
+            missing = [h for h in REQUIRED_HOOKS if h not in hooks]
+            if missing:
+                raise PluginLoadError(f"lacks required hook(s): {', '.join(missing)}")
+            info = self._call(name, "provider_info")
+            if not isinstance(info, ProviderInfo):
+                raise PluginLoadError(f"provider_info returned {type(info).__name__}, not ProviderInfo")
+            if info.id != name:
+                raise PluginLoadError(f"provider_info says id {info.id!r} but the entry point is {name!r}")
+        except Exception:
+            self._pm.unregister(plugin, name=name)
+            raise
+        self._infos[name] = info
+        self._records[name] = PluginRecord(name, dist, version, "ok", None, hooks)
+        return info
+
+    # ---- introspection -------------------------------------------------------------------
+    def records(self) -> list[PluginRecord]:
+        self.load()
+        return sorted(self._records.values(), key=lambda r: r.name)
+
+    def failures(self) -> list[PluginRecord]:
+        return [r for r in self.records() if r.status == "failed"]
+
+    def providers(self) -> dict[str, ProviderInfo]:
+        self.load()
+        return dict(sorted(self._infos.items()))
+
+    def get_provider(self, provider: str) -> ProviderInfo:
+        self.load()
+        info = self._infos.get(provider)
+        if info is None:
+            record = self._records.get(provider)
+            if record is not None and record.status != "ok":
+                why = f"its plugin {record.status}" + (f": {record.error}" if record.error else "")
+                raise UnknownProviderError(
+                    f"Provider {provider!r} is not available ({why}). "
+                    "Run `apiedit plugins` for details.",
+                    provider=provider,
+                )
+            known = ", ".join(self._infos) or "none installed"
+            raise UnknownProviderError(
+                f"Unknown provider {provider!r} (installed: {known}). Install its plugin with "
+                f"`pip install apiedit-{provider}`.",
+                provider=provider,
+            )
+        return info
+
+    # ---- dispatch ------------------------------------------------------------------------
+    def _call(self, provider: str, hook: str, **kwargs: Any) -> Any:
+        """Call `hook` on exactly the plugin that owns `provider`."""
+        for impl in getattr(self._pm.hook, hook).get_hookimpls():
+            if impl.plugin_name == provider:
+                return impl.function(*[kwargs[arg] for arg in impl.argnames])
+        return None
+
+    def _guarded(self, provider: str, hook: str, **kwargs: Any) -> Any:
+        """Like `_call`, but a plugin bug becomes a ProviderError naming the plugin."""
+        try:
+            return self._call(provider, hook, **kwargs)
+        except ApiEditError as exc:
+            if exc.provider is None:
+                exc.provider = provider
+            raise
+        except Exception as exc:
+            record = self._records.get(provider)
+            where = f"{record.distribution} {record.version}" if record and record.distribution else provider
+            raise ProviderError(
+                f"The {provider} plugin failed in {hook}: {type(exc).__name__}: {exc}. "
+                f"This is a bug in {where}; please report it.",
+                provider=provider,
+            ) from exc
+
+    def settings(
+        self,
+        provider: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        cancel: threading.Event | None = None,
+        progress: Callable[[str], None] | None = None,
+        read_timeout: float | None = None,
+    ) -> ProviderSettings:
+        """Resolve key, base URL and timeouts for one provider call."""
+        info = self.get_provider(provider)
+        return ProviderSettings(
+            provider=provider,
+            label=info.label,
+            base_url=resolve_base_url(info, base_url),
+            api_key=resolve_key(info, api_key),
+            key_env_vars=info.key_env_vars,
+            read_timeout=read_timeout or 300.0,
+            cache_dir=cache_dir() / provider,
+            cancel=cancel,
+            progress=progress,
+        )
+
+    def list_models(
+        self, provider: str, *, refresh: bool = False, api_key: str | None = None,
+        base_url: str | None = None,
+    ) -> list[ModelInfo]:
+        settings = self.settings(provider, api_key=api_key, base_url=base_url)
+        models = self._guarded(provider, "list_models", refresh=refresh, settings=settings)
+        return list(models or [])
+
+    def get_model(
+        self, provider: str, model: str, *, allow_unlisted: bool = False, **options: Any
+    ) -> ModelInfo:
+        """The model's info; an id no list knows is an error unless `allow_unlisted`."""
+        models = self.list_models(provider, **options)
+        for info in models:
+            if info.id == model:
+                return info
+        if allow_unlisted and model.strip():
+            return ModelInfo(
+                id=model.strip(),
+                label=model.strip(),
+                capabilities=~Capability.NONE,
+                max_input_images=16,
+                max_n=10,
+                listed=False,
+            )
+        names = ", ".join(m.id for m in models if not m.retired)[:400] or "none"
+        raise UnknownModelError(
+            f"{self.get_provider(provider).label} has no model {model!r}. Known: {names}. "
+            "Refresh the model list, or use the free-text model override for a brand-new model.",
+            provider=provider,
+        )
+
+    def supports_conversation(self, provider: str, model: str) -> bool:
+        self.get_provider(provider)
+        return bool(self._guarded(provider, "supports_conversation", model=model))
+
+    def edit(
+        self,
+        provider: str,
+        request: EditRequest,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        allow_unlisted: bool = False,
+        cancel: threading.Event | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> EditResult:
+        """Validate `request` against the model, call the owning plugin, check the result."""
+        info = self.get_provider(provider)
+        settings = self.settings(
+            provider, api_key=api_key, base_url=base_url, cancel=cancel, progress=progress,
+            read_timeout=request.timeout_s,
+        )
+        models = self._guarded(provider, "list_models", refresh=False, settings=settings) or []
+        model = next((m for m in models if m.id == request.model), None)
+        if model is None:
+            model = self.get_model(provider, request.model, allow_unlisted=allow_unlisted,
+                                   api_key=api_key, base_url=base_url)
+        warnings = check_request(request, model, info)
+        settings.check_cancelled()
+        result = self._guarded(provider, "edit", request=request, settings=settings)
+        if not isinstance(result, EditResult):
+            raise ProviderError(
+                f"The {provider} plugin returned {type(result).__name__} instead of an EditResult; "
+                "this is a bug in the plugin.",
+                provider=provider,
+            )
+        if not result.images or not all(isinstance(i, ImageData) and i.data for i in result.images):
+            raise NoImageReturnedError(
+                f"{info.label} returned no image." + (f" The model said: {result.text}" if result.text else ""),
+                provider=provider,
+                text=result.text,
+                request_id=result.request_id,
+            )
+        if warnings:
+            result = attrs.evolve(result, warnings=(*result.warnings, *warnings))
+        return result
+
+
+_default: Host | None = None
+_default_lock = threading.Lock()
+
+
+def default_host() -> Host:
+    """The process-wide host used by the module-level API (created on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Host()
+    return _default

@@ -1,0 +1,239 @@
+"""HTTP transport with a billing-safe retry policy, shared by every provider.
+
+Users pay per image, so a request is resent only when it provably did not run:
+  * the connection was never established (refused, DNS, connect timeout);
+  * the provider answered 429 (honouring Retry-After, capped) or said "overloaded, not started"
+    (an error whose `retryable` flag the mapper set);
+A paid request whose outcome is unknown (read timeout, connection dropped or body cut off after
+the request was sent) is never resent: the user gets an error saying it may have been billed.
+Requests that cost nothing (`billable=False`: model lists, task polling) are retried on those
+failures too.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+import requests
+import tenacity
+import urllib3.exceptions
+
+from .errormap import error_from_response
+from .errors import (
+    ApiEditError,
+    CancelledError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+from .redact import get_logger, redact
+
+if TYPE_CHECKING:
+    from .settings import ProviderSettings
+
+__all__ = ["HttpClient", "RetryPolicy", "client_for", "session_for"]
+
+log = get_logger("apiedit.http")
+# urllib3 logs full URLs at DEBUG; a `?key=` in one must be masked there too.
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+    get_logger(_name)
+
+ErrorMapper = Callable[[requests.Response], ApiEditError]
+
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(provider: str) -> requests.Session:
+    """One pooled session per provider, shared by every call in the process."""
+    with _sessions_lock:
+        session = _sessions.get(provider)
+        if session is None:
+            session = requests.Session()
+            # urllib3 must not retry on its own: this module owns the policy.
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = "apiedit/0.1"
+            _sessions[provider] = session
+        return session
+
+
+class RetryPolicy:
+    """Limits of the retry policy; the defaults suit interactive use."""
+
+    def __init__(
+        self,
+        *,
+        connect_attempts: int = 3,
+        rate_limit_retries: int = 2,
+        retry_after_cap: float = 60.0,
+        backoff: float = 0.5,
+    ) -> None:
+        self.connect_attempts = connect_attempts
+        self.rate_limit_retries = rate_limit_retries
+        self.retry_after_cap = retry_after_cap
+        self.backoff = backoff
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or item in seen:
+            continue
+        seen.append(item)
+        todo.extend([item.__cause__, item.__context__, *[a for a in item.args if isinstance(a, BaseException)]])
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return seen
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    return any(
+        isinstance(e, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError,
+                       urllib3.exceptions.ConnectTimeoutError, ConnectionRefusedError))
+        for e in _chain(exc)
+    )
+
+
+class HttpClient:
+    """Sends one logical request, retrying only what the policy allows."""
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        *,
+        session: requests.Session | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.settings = settings
+        self.session = session or session_for(settings.provider)
+        self.policy = policy
+
+    def url(self, path: str) -> str:
+        """`path` joined to the provider's base URL (absolute URLs pass through)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.settings.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        billable: bool,
+        map_error: ErrorMapper | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send and return a 2xx response, or raise a typed error.
+
+        `billable` marks a request that may cost money if it runs; such requests are never
+        resent once the provider may have started on them.
+        """
+        url = self.url(path)
+        s = self.settings
+        read_timeout = timeout or s.read_timeout
+        mapper = map_error or (lambda r: error_from_response(r, s.label, provider=s.provider))
+        counts = {"rate": 0, "connect": 0, "transient": 0}
+
+        def attempt() -> requests.Response:
+            s.check_cancelled()
+            try:
+                response = self.session.request(
+                    method, url, timeout=(s.connect_timeout, read_timeout), **kwargs
+                )
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, billable, read_timeout) from None
+            if response.status_code >= 400:
+                raise mapper(response)
+            return response
+
+        def should_retry(state: tenacity.RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if exc is None or isinstance(exc, CancelledError):
+                return False
+            if isinstance(exc, RateLimitError):
+                if exc.code in ("insufficient_quota",):
+                    return False
+                counts["rate"] += 1
+                wait = exc.retry_after
+                return counts["rate"] <= self.policy.rate_limit_retries and (
+                    wait is None or wait <= self.policy.retry_after_cap
+                )
+            if getattr(exc, "_never_connected", False):
+                counts["connect"] += 1
+                return counts["connect"] < self.policy.connect_attempts
+            if getattr(exc, "retryable", False) or (
+                not billable and isinstance(exc, (ProviderUnavailableError, ProviderTimeoutError))
+            ):
+                counts["transient"] += 1
+                return counts["transient"] < self.policy.connect_attempts
+            return False
+
+        def wait_for(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            backoff = self.policy.backoff * (2 ** (state.attempt_number - 1))
+            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                return max(exc.retry_after, 0.0)
+            return min(backoff, 8.0)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0
+            log.info("%s %s: %s; retrying in %.1f s", method, redact(url), type(exc).__name__, delay)
+            s.report(f"{s.label}: {type(exc).__name__}, retrying in {delay:.0f} s")
+
+        retrying = tenacity.Retrying(
+            retry=should_retry,
+            wait=wait_for,
+            sleep=s.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(attempt)
+
+    def _transport_error(
+        self, exc: requests.RequestException, billable: bool, read_timeout: float
+    ) -> ApiEditError:
+        s = self.settings
+        if _never_connected(exc):
+            err: ApiEditError = ProviderUnavailableError(
+                f"Could not connect to {s.label} at {s.base_url} ({type(exc).__name__}). "
+                "Check the network, proxy and base URL.",
+                provider=s.provider,
+            )
+            err._never_connected = True  # type: ignore[attr-defined]
+            return err
+        billed = (
+            " The request was sent and may have been billed, so it was not resent; "
+            "check your provider dashboard before trying again."
+            if billable
+            else ""
+        )
+        if isinstance(exc, requests.ReadTimeout):
+            return ProviderTimeoutError(
+                f"{s.label} did not answer within {read_timeout:.0f} s.{billed}", provider=s.provider
+            )
+        return ProviderUnavailableError(
+            f"The connection to {s.label} broke before the answer was complete "
+            f"({type(exc).__name__}).{billed}",
+            provider=s.provider,
+        )
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET that costs nothing (retried on transient failures) and returns parsed JSON."""
+        return self.request("GET", path, billable=False, **kwargs).json()
+
+
+def client_for(settings: ProviderSettings) -> HttpClient:
+    return HttpClient(settings)

@@ -1,0 +1,179 @@
+"""Wait for a provider's asynchronous task: submit once, then poll until it ends.
+
+Async image APIs (ModelScope and others like it) take one paid submit and answer with a task
+id; the result is fetched with free status polls. This module owns the waiting, so that every
+such provider behaves alike:
+  * an adaptive schedule: the first poll about half a second after the submit, then backing
+    off to a few seconds (quick tasks return quickly, slow ones cost few requests);
+  * a total deadline, after which the user is told the task may still finish;
+  * cancellation (ComfyUI's interrupt) that wakes within about 0.1 s, even mid-poll;
+  * progress lines ("queued 2 s", "running 12 s") through `settings.report`;
+  * a poll that fails transiently (network, 5xx, 429, after core's own retries) is polled
+    again on the schedule: a submitted task is never resubmitted because polling failed.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..errors import (
+    ApiEditError,
+    CancelledError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+from ..redact import get_logger
+
+if TYPE_CHECKING:
+    from ..settings import ProviderSettings
+
+__all__ = ["TaskState", "poll_delays", "poll_task"]
+
+log = get_logger("apiedit.protocols.async_tasks")
+
+_WAKE_INTERVAL = 0.05  # how often a running poll checks for cancellation and the deadline
+_TRANSIENT = (ProviderUnavailableError, ProviderTimeoutError, RateLimitError)
+
+
+class TaskState(str, enum.Enum):
+    """Where a task is; `fetch_status` maps the provider's own words onto these."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def poll_delays(first_delay: float = 0.5, max_delay: float = 3.0, backoff: float = 1.5) -> Iterator[float]:
+    """The waits before each poll: `first_delay`, then growing by `backoff` up to `max_delay`."""
+    delay = first_delay
+    while True:
+        yield delay
+        delay = min(delay * backoff, max_delay)
+
+
+def poll_task(
+    settings: ProviderSettings,
+    fetch_status: Callable[[], tuple[TaskState | str, Any]],
+    *,
+    task_id: str = "",
+    first_delay: float = 0.5,
+    max_delay: float = 3.0,
+    backoff: float = 1.5,
+    deadline: float = 300.0,
+    on_failure: Callable[[Any], ApiEditError] | None = None,
+) -> Any:
+    """Poll until the task ends and return the payload `fetch_status` gave with SUCCEEDED.
+
+    `fetch_status()` does one free status request and returns `(state, payload)`; it may raise
+    typed errors. FAILED raises `on_failure(payload)` (a generic ProviderError without it).
+    Raises ProviderTimeoutError after `deadline` seconds and CancelledError on `settings.cancel`.
+    """
+    label = settings.label
+    what = f"{label} task {task_id}".rstrip()
+    start = time.monotonic()
+    end = start + deadline
+    last_error: ApiEditError | None = None
+    for delay in poll_delays(first_delay, max_delay, backoff):
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(settings, what, task_id, deadline, last_error)
+        if isinstance(last_error, RateLimitError) and last_error.retry_after:
+            delay = max(delay, last_error.retry_after)
+        _wait(settings, min(delay, remaining), what)
+        try:
+            state, payload = _run_cancellable(settings, fetch_status, what, end, task_id, deadline)
+        except _TRANSIENT as exc:
+            last_error = exc
+            elapsed = time.monotonic() - start
+            log.info("%s: status check failed (%s); polling again", what, type(exc).__name__)
+            settings.report(f"{label}: status check failed ({type(exc).__name__}), still waiting {elapsed:.0f} s")
+            continue
+        state = TaskState(state)
+        elapsed = time.monotonic() - start
+        log.debug("%s: %s after %.1f s", what, state.value, elapsed)
+        if state is TaskState.SUCCEEDED:
+            return payload
+        if state is TaskState.FAILED:
+            if on_failure is not None:
+                raise on_failure(payload)
+            raise ProviderError(
+                f"{what} failed without a reason. Try again, or try another model.",
+                provider=settings.provider,
+                details={"task_id": task_id},
+            )
+        last_error = None
+        settings.report(f"{label}: {state.value} {elapsed:.0f} s")
+    raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+
+def _cancelled(settings: ProviderSettings, what: str) -> CancelledError:
+    return CancelledError(
+        f"Cancelled while waiting for {what}. It had already been submitted, so it may still "
+        "finish and be billed.",
+        provider=settings.provider,
+    )
+
+
+def _timed_out(
+    settings: ProviderSettings, what: str, task_id: str, deadline: float, last_error: ApiEditError | None
+) -> ProviderTimeoutError:
+    why = f" The last status check failed: {last_error}" if last_error is not None else ""
+    return ProviderTimeoutError(
+        f"{what} did not finish within {deadline:.0f} s. It was not resubmitted and may still "
+        f"finish (and be billed): check your {settings.label} account before trying again, or "
+        f"allow a longer timeout.{why}",
+        provider=settings.provider,
+        details={"task_id": task_id},
+    )
+
+
+def _wait(settings: ProviderSettings, seconds: float, what: str) -> None:
+    """Sleep that ends at once on cancellation."""
+    if settings.cancel is None:
+        time.sleep(seconds)
+    elif settings.cancel.wait(seconds):
+        raise _cancelled(settings, what)
+
+
+def _run_cancellable(
+    settings: ProviderSettings,
+    fetch_status: Callable[[], tuple[TaskState | str, Any]],
+    what: str,
+    end: float,
+    task_id: str,
+    deadline: float,
+) -> tuple[TaskState | str, Any]:
+    """Run one poll on a helper thread so a hung request cannot delay cancel or the deadline.
+
+    An abandoned poll is a free GET that ends on its own read timeout.
+    """
+    if settings.cancelled:
+        raise _cancelled(settings, what)
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = fetch_status()
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"apiedit-poll-{task_id[:12]}", daemon=True).start()
+    while not done.wait(_WAKE_INTERVAL):
+        if settings.cancelled:
+            raise _cancelled(settings, what)
+        if time.monotonic() > end:
+            raise _timed_out(settings, what, task_id, deadline, None)
+    if settings.cancelled:
+        raise _cancelled(settings, what)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -1,0 +1,82 @@
+"""Keeps keys out of logs, exception text and reprs.
+
+Every key the host resolves is registered here; `redact()` replaces each occurrence (and
+anything shaped like a credential in a header, query string or JSON body) with a mask.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+__all__ = ["MASK", "RedactingFilter", "get_logger", "redact", "register_secret"]
+
+MASK = "***"
+_MIN_SECRET_LEN = 6
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+# Credential shapes that must never survive even if the key was not registered.
+_SHAPES = [
+    re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?(?:bearer|basic|token)\s+)[^\s'\",}]+"),
+    re.compile(r"(?i)((?:x-goog-api-key|x-api-key|api-key|api_key|apikey)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"),
+    re.compile(r"(?i)([?&](?:key|api_key|apikey|access_token|token)=)[^&\s'\"#]+"),
+]
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember a key so that every later `redact()` masks it."""
+    global _pattern
+    if not secret or len(secret) < _MIN_SECRET_LEN:
+        return
+    with _lock:
+        if secret in _secrets:
+            return
+        _secrets.add(secret)
+        ordered = sorted(_secrets, key=len, reverse=True)
+        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def redact(text: object) -> str:
+    """Return `text` as a string with every known key and credential shape masked."""
+    out = text if isinstance(text, str) else str(text)
+    pattern = _pattern
+    if pattern is not None:
+        out = pattern.sub(MASK, out)
+    for shape in _SHAPES:
+        out = shape.sub(lambda m: m.group(1) + MASK, out)
+    return out
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts the rendered message and drops the args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not hide the log line
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.exc_text = redact(
+                logging.Formatter().formatException(record.exc_info)  # type: ignore[arg-type]
+            )
+            record.exc_info = None
+            del exc
+        return True
+
+
+_filter = RedactingFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger whose records are redacted before any handler sees them."""
+    logger = logging.getLogger(name)
+    if _filter not in logger.filters:
+        logger.addFilter(_filter)
+    return logger

@@ -1,0 +1,1 @@
+"""Test kit for apiedit and its plugins: the loopback emulator framework and pytest fixtures."""
