@@ -57,8 +57,25 @@ def download_image(
     *,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
     timeout: float | None = None,
+    attempts: int = 3,
 ) -> ImageData:
-    """Download and verify one image; raise a typed error on any failure."""
+    """Download and verify one image; raise a typed error on any failure.
+
+    The image is already paid for and fetching it costs nothing, so network failures and 5xx
+    answers are retried (`attempts` in all) rather than losing a finished image.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return _download_once(url, settings, max_bytes=max_bytes, timeout=timeout)
+        except ProviderUnavailableError as exc:
+            if not exc.retryable or attempt == attempts:
+                raise
+            settings.report(f"{settings.label}: image download failed, retrying")
+            settings.sleep(0.5 * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def _download_once(url: str, settings: ProviderSettings, *, max_bytes: int, timeout: float | None) -> ImageData:
     allow_private = is_private_url(settings.base_url)
     session = settings.http.session
     read_timeout = timeout or min(settings.read_timeout, 120.0)
@@ -89,6 +106,7 @@ def download_image(
                 f"Could not download the image {settings.label} produced ({type(exc).__name__}). "
                 "The image was generated; try again soon, the link may still work.",
                 provider=settings.provider,
+                retryable=True,
             ) from None
         with response:
             if response.is_redirect and response.headers.get("location"):
@@ -100,6 +118,7 @@ def download_image(
                     f"{response.status_code}.",
                     provider=settings.provider,
                     status=response.status_code,
+                    retryable=response.status_code >= 500,
                 )
             declared = int(response.headers.get("content-length") or 0)
             if declared > max_bytes:
@@ -124,6 +143,7 @@ def download_image(
                 raise ProviderUnavailableError(
                     f"The image download from {settings.label} broke off ({type(exc).__name__}).",
                     provider=settings.provider,
+                    retryable=True,
                 ) from None
             content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
             return normalize_output(b"".join(chunks), content_type)

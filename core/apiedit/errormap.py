@@ -113,6 +113,7 @@ def error_from_status(
         "code": code,
         "details": details,
     }
+    message = message.strip().rstrip(".")
     said = f"{provider_label} said: {message}" if message else f"{provider_label} gave no reason"
     if status in (401, 403):
         return AuthenticationError(

@@ -17,7 +17,8 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     ApiEditError,
@@ -87,12 +88,16 @@ def poll_task(
             delay = max(delay, last_error.retry_after)
         _wait(settings, min(delay, remaining), what)
         try:
-            state, payload = _run_cancellable(settings, fetch_status, what, end, task_id, deadline)
+            state, payload = _run_cancellable(settings, fetch_status, what, end, task_id)
+        except _DeadlinePassed:
+            raise _timed_out(settings, what, task_id, deadline, last_error) from None
         except _TRANSIENT as exc:
             last_error = exc
             elapsed = time.monotonic() - start
             log.info("%s: status check failed (%s); polling again", what, type(exc).__name__)
-            settings.report(f"{label}: status check failed ({type(exc).__name__}), still waiting {elapsed:.0f} s")
+            settings.report(
+                f"{label}: status check failed ({type(exc).__name__}), still waiting {elapsed:.0f} s"
+            )
             continue
         state = TaskState(state)
         elapsed = time.monotonic() - start
@@ -110,6 +115,10 @@ def poll_task(
         last_error = None
         settings.report(f"{label}: {state.value} {elapsed:.0f} s")
     raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+
+class _DeadlinePassed(Exception):
+    """A poll was still running when the deadline passed (kept apart from poll errors)."""
 
 
 def _cancelled(settings: ProviderSettings, what: str) -> CancelledError:
@@ -147,7 +156,6 @@ def _run_cancellable(
     what: str,
     end: float,
     task_id: str,
-    deadline: float,
 ) -> tuple[TaskState | str, Any]:
     """Run one poll on a helper thread so a hung request cannot delay cancel or the deadline.
 
@@ -161,7 +169,7 @@ def _run_cancellable(
     def run() -> None:
         try:
             box["value"] = fetch_status()
-        except BaseException as exc:  # handed to the waiting thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting thread
             box["error"] = exc
         finally:
             done.set()
@@ -171,7 +179,7 @@ def _run_cancellable(
         if settings.cancelled:
             raise _cancelled(settings, what)
         if time.monotonic() > end:
-            raise _timed_out(settings, what, task_id, deadline, None)
+            raise _DeadlinePassed
     if settings.cancelled:
         raise _cancelled(settings, what)
     if "error" in box:

@@ -308,6 +308,7 @@ class Emulator:
         self.port = port
         self.requests: list[RecordedRequest] = []
         self.handler_errors: list[str] = []  # tracebacks of handlers that raised
+        self.answers: list[tuple[RecordedRequest, Response]] = []  # what each route handler sent
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._billable = 0
@@ -394,6 +395,7 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self.handler_errors.clear()
+            self.answers.clear()
             self._faults.clear()
             self._billable = 0
 
@@ -509,7 +511,7 @@ class Emulator:
             if request.billable:
                 self._billable += 1
 
-    def _answer(self, request: RecordedRequest, route: _Route | None, match: re.Match[str] | None,
+    def _run_handler(self, request: RecordedRequest, route: _Route | None, match: re.Match[str] | None,
                 allowed: list[str]) -> Response:
         """Run the route's handler; a crash becomes a 500 carrying the traceback."""
         if route is None or match is None:
@@ -518,7 +520,10 @@ class Emulator:
                                      {"Allow": ", ".join(allowed)})
             return Response.json({"error": {"message": "no route"}}, status=404)
         try:
-            return _coerce(route.handler(request, match))
+            response = _coerce(route.handler(request, match))
+            with self._lock:
+                self.answers.append((request, response))
+            return response
         except Exception:
             text = traceback.format_exc()
             log.error("emulator handler for %s %s raised:\n%s", request.method, request.path, text)
@@ -638,7 +643,7 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
                   allowed: list[str], fault: Fault | None) -> Response:
         if fault is not None and fault.answers:
             return fault.response()
-        response = self.server.emulator._answer(request, route, match, allowed)
+        response = self.server.emulator._run_handler(request, route, match, allowed)
         if fault is not None and fault.extra_headers():
             headers = {**response.headers, **fault.extra_headers()}
             response = dataclasses.replace(response, headers=headers)

@@ -1,0 +1,192 @@
+"""The **API Image Edit** node (ComfyUI V3 schema).
+
+Text-to-image without images, edit with one, composition with several (every frame of a batch
+on a port counts, in port order), and conversations that survive restarts. It never outputs a
+placeholder: every failure raises with the provider's typed message. There is no key input of
+any kind: keys come from environment variables or the key file (settings dialog / route).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from comfy_api.latest import io
+
+from apiedit.errors import ApiEditError, InvalidInputError
+from apiedit.host import default_host
+from apiedit.types import EditRequest, EditResult, ImageData
+
+from . import catalog
+from .runtime import progress_sender, run_interruptible
+from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
+
+NODE_ID = "APIImageEdit"
+IMAGE_PORTS = ("image1", "image2", "image3", "image4")
+ASPECT_RATIOS = ["", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+RESOLUTIONS = ["", "1K", "2K", "4K"]
+SIZES = ["", "auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792",
+         "512x512", "256x256", "1328x1328", "1664x928", "928x1664", "2048x2048"]
+MAX_SEED = 2**31 - 1
+
+
+def _options(values: list[str], placeholder: str) -> list[str]:
+    return values or [placeholder]
+
+
+class APIImageEdit(io.ComfyNode):
+    """Generate or edit images through a cloud API provider plugin."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        providers = _options(catalog.provider_ids(), catalog.NO_PROVIDER)
+        models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
+        return io.Schema(
+            node_id=NODE_ID,
+            display_name="API Image Edit",
+            category="api/image",
+            description=(
+                "Generate (no image connected), edit (one image) or compose (several images) with "
+                "a cloud image API. Keys come from environment variables or the API Image Edit "
+                "key settings, never from the workflow."
+            ),
+            inputs=[
+                io.Combo.Input("provider", options=providers, default=providers[0],
+                               tooltip="Installed provider plugins (pip install apiedit-<name> adds one)."),
+                io.Combo.Input("model", options=models, default=models[0],
+                               tooltip="The provider's image models; the refresh button asks the provider."),
+                io.String.Input("prompt", multiline=True, default="",
+                                tooltip="What to generate, or the edit to make."),
+                *[io.Image.Input(name, optional=True,
+                                 tooltip="Input image (all frames of a batch are used, in order).")
+                  for name in IMAGE_PORTS],
+                io.Mask.Input("mask", optional=True,
+                              tooltip="Area to edit (white = edit), for models that take a mask."),
+                io.String.Input("model_override", default="", optional=True,
+                                tooltip="A model id not in the list yet (day-0 models); wins over 'model'."),
+                io.String.Input("negative_prompt", multiline=True, default="", optional=True),
+                io.Int.Input("seed", default=0, min=-1, max=MAX_SEED, control_after_generate=True,
+                             optional=True, tooltip="-1 = let the provider choose (not sent)."),
+                io.Float.Input("strength", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
+                               tooltip="Edit strength; 0 = provider default (not sent)."),
+                io.Float.Input("guidance", default=0.0, min=0.0, max=30.0, step=0.1, optional=True,
+                               tooltip="Guidance scale; 0 = provider default (not sent)."),
+                io.Int.Input("steps", default=0, min=0, max=150, optional=True,
+                             tooltip="Sampling steps; 0 = provider default (not sent)."),
+                io.Combo.Input("size", options=SIZES, default="", optional=True,
+                               tooltip="Output size, e.g. 1024x1024; empty = provider default."),
+                io.Combo.Input("aspect_ratio", options=ASPECT_RATIOS, default="", optional=True),
+                io.Combo.Input("resolution", options=RESOLUTIONS, default="", optional=True),
+                io.Int.Input("count", default=1, min=1, max=10, optional=True,
+                             tooltip="Number of images to make."),
+                io.Boolean.Input("watermark", default=False, optional=True,
+                                 tooltip="Ask for the provider's watermark, where supported."),
+                io.Boolean.Input("conversation_mode", default=True, optional=True,
+                                 tooltip="Keep a conversation: each run is the next turn."),
+                io.Boolean.Input("use_last_image", default=True, optional=True,
+                                 tooltip="With no image connected, continue from the conversation's last image."),
+                io.Boolean.Input("reset_conversation", default=False, optional=True,
+                                 tooltip="Start a fresh conversation with this run (applies once while left on)."),
+                io.String.Input("conversation_name", default="", optional=True,
+                                tooltip="Empty = this node's own conversation; a name shares it across nodes."),
+                io.String.Input("base_url", default="", optional=True,
+                                tooltip="Override the provider's base URL (proxy, relay)."),
+            ],
+            outputs=[
+                io.Image.Output(display_name="images"),
+                io.String.Output(display_name="text"),
+                io.String.Output(display_name="info"),
+            ],
+            hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo],
+        )
+
+    @classmethod
+    def validate_inputs(cls, provider: str, model: str, model_override: str = "", **_: Any) -> bool | str:
+        """Provider and model checks (ComfyUI does not validate V3 combo values)."""
+        if provider not in catalog.provider_ids():
+            installed = ", ".join(catalog.provider_ids()) or "none"
+            return f"Unknown provider {provider!r}; installed: {installed}."
+        chosen = (model_override or "").strip() or model
+        if (model_override or "").strip():
+            return True
+        known = {m.id: m for m in catalog.models(provider)}
+        if chosen not in known:
+            return (f"{provider} has no model {chosen!r}. Pick one from the list (refresh it) or "
+                    "type the id in model_override.")
+        if known[chosen].retired:
+            instead = f" Use {known[chosen].replacement!r}." if known[chosen].replacement else ""
+            return f"{provider} model {chosen!r} has been retired.{instead}"
+        return True
+
+    @classmethod
+    def execute(cls, provider: str, model: str, prompt: str, image1: Any = None, image2: Any = None,
+                image3: Any = None, image4: Any = None, mask: Any = None, model_override: str = "",
+                negative_prompt: str = "", seed: int = 0, strength: float = 0.0, guidance: float = 0.0,
+                steps: int = 0, size: str = "", aspect_ratio: str = "", resolution: str = "",
+                count: int = 1, watermark: bool = False, conversation_mode: bool = True,
+                use_last_image: bool = True, reset_conversation: bool = False,
+                conversation_name: str = "", base_url: str = "") -> io.NodeOutput:
+        images: list[ImageData] = []
+        for batch in (image1, image2, image3, image4):
+            if batch is not None:
+                images.extend(batch_to_images(batch))
+        mask_image = None
+        if mask is not None:
+            if not images:
+                raise InvalidInputError("A mask needs an input image to apply to: connect image1.")
+            first = images[0]
+            from apiedit.images import image_size
+
+            mask_image = mask_to_alpha_png(mask, image_size(first.data))
+        model_id = (model_override or "").strip() or model
+        fields = dict(
+            model=model_id,
+            prompt=prompt,
+            mask=mask_image,
+            negative_prompt=negative_prompt or "",
+            size=size or None,
+            aspect_ratio=aspect_ratio or None,
+            resolution=resolution or None,
+            n=count,
+            seed=None if seed is None or seed < 0 else seed,
+            steps=steps or None,
+            guidance=guidance or None,
+            strength=strength or None,
+            watermark=True if watermark else None,
+        )
+        node_id = cls.hidden.unique_id if cls.hidden else None
+        progress = progress_sender(node_id)
+        options = dict(base_url=(base_url or "").strip() or None,
+                       allow_unlisted=bool((model_override or "").strip()), progress=progress)
+
+        def call(cancel: Any) -> EditResult:
+            if conversation_mode:
+                from .conversations import send_turn
+
+                return send_turn(
+                    provider, images, fields, name=_conversation_name(conversation_name, cls.hidden),
+                    use_last_image=use_last_image, reset=reset_conversation, cancel=cancel, **options,
+                )
+            request = EditRequest(images=tuple(images), **fields)
+            return default_host().edit(provider, request, cancel=cancel, **options)
+
+        progress(f"{provider}: sending {len(images)} image(s) to {model_id}")
+        try:
+            result = run_interruptible(call)
+        except ApiEditError:
+            raise
+        progress(f"{provider}: received {len(result.images)} image(s)")
+        info = json.dumps(result.info_record(), sort_keys=True, default=str)
+        return io.NodeOutput(images_to_batch(result.images), result.text, info)
+
+
+def _conversation_name(name: str, hidden: Any) -> str:
+    """The user's name, or one private to this node in this workflow."""
+    if (name or "").strip():
+        return name.strip()
+    workflow_id = None
+    extra = getattr(hidden, "extra_pnginfo", None) if hidden else None
+    if isinstance(extra, dict) and isinstance(extra.get("workflow"), dict):
+        workflow_id = extra["workflow"].get("id")
+    node = getattr(hidden, "unique_id", None) if hidden else None
+    return f"node:{workflow_id or 'api'}:{node or 'unknown'}"

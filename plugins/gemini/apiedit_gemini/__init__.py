@@ -1,0 +1,53 @@
+"""apiedit provider plugin for the Google Gemini API image models (Nano Banana family).
+
+Environment: APIEDIT_GEMINI_TRANSPORT=auto|sdk|rest (google-genai when usable, default auto),
+APIEDIT_GEMINI_API_VERSION (default v1beta). No SDK is imported until the first call.
+"""
+
+from __future__ import annotations
+
+import apiedit
+from apiedit import ConversationMode, EditRequest, EditResult, ModelInfo, ProviderInfo
+from apiedit.settings import ProviderSettings
+
+__version__ = "0.1.0"
+
+PROVIDER_INFO = ProviderInfo(
+    id="gemini",
+    label="Google Gemini",
+    key_env_vars=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    default_base_url="https://generativelanguage.googleapis.com",
+    docs_url="https://ai.google.dev/gemini-api/docs/image-generation",
+    key_url="https://aistudio.google.com/apikey",
+    conversation=ConversationMode.NATIVE,
+)
+
+
+@apiedit.hookimpl
+def provider_info() -> ProviderInfo:
+    return PROVIDER_INFO
+
+
+@apiedit.hookimpl
+def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
+    from apiedit.modelcache import cached_models
+
+    from .listing import fetch_models
+    from .models import CURATED
+
+    return cached_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings), curated=CURATED)
+
+
+@apiedit.hookimpl
+def supports_conversation(model: str) -> bool:
+    from .models import IMAGE_CAPS, curated_model
+
+    known = curated_model(model)
+    return apiedit.Capability.CONVERSATION in (known.capabilities if known else IMAGE_CAPS)
+
+
+@apiedit.hookimpl
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    from .generate import generate_images
+
+    return generate_images(request, settings)

@@ -1,0 +1,277 @@
+"""Sending `generateContent`: through the google-genai SDK when it is usable, else plain REST.
+
+Both paths go through core's `HttpClient`, so core's billing-safe retry policy rules either way:
+the SDK is given an httpx transport that hands each request to `settings.http` (its own
+retries stay off). The SDK builds and serialises the request; the raw JSON answer is read
+back from the transport, so both paths parse byte-identical answers.
+
+REST is used when `APIEDIT_GEMINI_TRANSPORT=rest`, when google-genai cannot be imported or is
+too old, or when the SDK refuses the request before sending anything (e.g. an `imageSize` that
+an old SDK does not know). It is never a second attempt after the API answered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from apiedit import ApiEditError, ConfigurationError, ProviderError
+from apiedit.redact import get_logger
+
+from . import wire
+
+__all__ = ["TRANSPORT_ENV", "generate", "load_sdk", "sdk_status"]
+
+TRANSPORT_ENV = "APIEDIT_GEMINI_TRANSPORT"
+log = get_logger("apiedit_gemini")
+
+_sdk_cache: dict[str, Any] = {}
+
+
+def transport_mode() -> str:
+    mode = os.environ.get(TRANSPORT_ENV, "").strip().lower() or "auto"
+    if mode not in ("auto", "sdk", "rest"):
+        raise ConfigurationError(f"{TRANSPORT_ENV}={mode!r} is not valid; use auto, sdk or rest.")
+    return mode
+
+
+def load_sdk() -> tuple[Any, Any] | None:
+    """(google.genai, google.genai.types) when a compatible SDK is installed, else None."""
+    if "sdk" in _sdk_cache:
+        return _sdk_cache["sdk"]
+    sdk: tuple[Any, Any] | None = None
+    try:
+        from google import genai
+        from google.genai import types
+
+        fields = getattr(types.HttpOptions, "model_fields", {})
+        missing = [f for f in ("base_url", "api_version", "client_args", "retry_options") if f not in fields]
+        if missing or not hasattr(types, "ImageConfig"):
+            _sdk_cache["reason"] = f"google-genai {_version(genai)} lacks {', '.join(missing) or 'ImageConfig'}"
+        else:
+            sdk = (genai, types)
+            _sdk_cache["reason"] = f"google-genai {_version(genai)}"
+    except ImportError as exc:
+        _sdk_cache["reason"] = f"google-genai is not importable ({exc})"
+    _sdk_cache["sdk"] = sdk
+    return sdk
+
+
+def sdk_status() -> str:
+    """Why the SDK is or is not used (for `info` and error messages)."""
+    load_sdk()
+    return str(_sdk_cache.get("reason", ""))
+
+
+def _version(genai: Any) -> str:
+    return str(getattr(genai, "__version__", "?"))
+
+
+def generate(settings: Any, model: str, body: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+    """Send one billable `generateContent`; return (answer JSON, transport used, API version)."""
+    mode = transport_mode()
+    root, version = wire.endpoint(settings.base_url)
+    key = settings.require_key()
+    if mode != "rest":
+        sdk = load_sdk()
+        if sdk is None:
+            if mode == "sdk":
+                raise ConfigurationError(
+                    f"{TRANSPORT_ENV}=sdk, but {sdk_status()}. Install it with "
+                    "`pip install 'apiedit-gemini[sdk]'`, or set the variable to auto.",
+                    provider=wire.PROVIDER,
+                )
+        else:
+            answer = _send_sdk(sdk, settings, key, root, version, model, body, strict=mode == "sdk")
+            if answer is not None:
+                return answer, "sdk", version
+    return _send_rest(settings, key, root, version, model, body), "rest", version
+
+
+def _mapper(settings: Any) -> Callable[[requests.Response], ApiEditError]:
+    return lambda response: wire.map_error(response, settings.label)
+
+
+def _json(response: requests.Response, label: str) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ProviderError(
+            f"{label} answered HTTP {response.status_code} with something that is not JSON "
+            f"({response.headers.get('content-type', 'no content type')}). The request may have "
+            "been billed. Check the base URL.",
+            provider=wire.PROVIDER,
+        )
+    return data
+
+
+def _send_rest(settings: Any, key: str, root: str, version: str, model: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = settings.http.request(
+        "POST",
+        f"{root}/{version}/{wire.model_path(model)}",
+        billable=True,
+        map_error=_mapper(settings),
+        # the key goes in a header, never in `?key=`, so URLs in logs stay clean
+        headers={"x-goog-api-key": key, "Content-Type": "application/json"},
+        data=json.dumps(body).encode("utf-8"),
+    )
+    return _json(response, settings.label)
+
+
+# ---------------------------------------------------------------------------- SDK path
+
+
+def _httpx_module(genai_api_client: Any) -> Any:
+    """The httpx flavour the installed SDK uses (httpx2 in google-genai 3.x, httpx before)."""
+    wanted = os.environ.get("GOOGLE_GENAI_HTTP_CLIENT", "").strip().lower()
+    for name in ([wanted] if wanted in ("httpx", "httpx2") else []) + ["httpx2", "httpx"]:
+        module = getattr(genai_api_client, name, None)
+        if module is not None:
+            return module
+    import httpx
+
+    return httpx
+
+
+def _transport(httpx: Any, settings: Any) -> Any:
+    """An httpx transport that sends through core's HttpClient (and remembers the answer)."""
+
+    class CoreTransport(httpx.BaseTransport):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            self.sent = False
+            self.answer: requests.Response | None = None
+
+        def handle_request(self, request: Any) -> Any:
+            content = request.read()
+            headers = {
+                k: v for k, v in request.headers.items()
+                if k.lower() not in ("host", "content-length", "connection", "accept-encoding")
+            }
+            url = str(request.url)
+            self.sent = True
+            response = settings.http.request(
+                request.method,
+                url,
+                billable=request.method.upper() == "POST" and ":generateContent" in url,
+                map_error=_mapper(settings),
+                headers=headers,
+                data=content or None,
+            )
+            self.answer = response
+            # requests already decoded any Content-Encoding; httpx must not decode again
+            out = [(k, v) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+            return httpx.Response(response.status_code, headers=out, content=response.content, request=request)
+
+    return CoreTransport()
+
+
+def _decoded(value: Any) -> Any:
+    """A copy of `contents` with base64 fields as bytes, which every SDK version validates."""
+    from apiedit.images import b64decode_any
+
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key in ("thoughtSignature", "thought_signature") and isinstance(item, str):
+            out[key] = b64decode_any(item)
+        elif key in ("inlineData", "inline_data") and isinstance(item, dict):
+            out[key] = {k: b64decode_any(v) if k == "data" and isinstance(v, str) else v for k, v in item.items()}
+        else:
+            out[key] = _decoded(item)
+    return out
+
+
+def _sdk_arguments(types: Any, body: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The body as SDK objects; pydantic refuses a field this SDK version does not know."""
+    contents = [types.Content.model_validate(c) for c in _decoded(body["contents"])]
+    generation = dict(body.get("generationConfig", {}))
+    image_config = generation.pop("imageConfig", None)
+    config = types.GenerateContentConfig.model_validate(generation)
+    if image_config:
+        config.image_config = types.ImageConfig.model_validate(image_config)
+    if "automatic_function_calling" in types.GenerateContentConfig.model_fields:
+        # client-side only, but spelled out: the SDK must never make a second (paid) call
+        config.automatic_function_calling = types.AutomaticFunctionCallingConfig(disable=True)
+    return contents, config
+
+
+def _send_sdk(sdk: tuple[Any, Any], settings: Any, key: str, root: str, version: str, model: str,
+              body: dict[str, Any], *, strict: bool) -> dict[str, Any] | None:
+    """The answer JSON, or None when this SDK cannot express the request (nothing was sent)."""
+    genai, types = sdk
+    try:
+        contents, config = _sdk_arguments(types, body)
+    except Exception as exc:  # noqa: BLE001  (pydantic ValidationError: an older SDK lacks a field)
+        if strict:
+            raise ConfigurationError(
+                f"{sdk_status()} cannot express this request ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0]}). Upgrade google-genai, or set {TRANSPORT_ENV}=auto.",
+                provider=wire.PROVIDER,
+            ) from None
+        log.info("%s cannot express this request; using REST (%s)", sdk_status(), type(exc).__name__)
+        return None
+
+    from google.genai import _api_client
+
+    httpx = _httpx_module(_api_client)
+    transport = _transport(httpx, settings)
+    options: dict[str, Any] = {
+        "base_url": root,
+        "api_version": version,
+        # one attempt: core's HttpClient owns retrying (google-genai retries 429/5xx blindly)
+        "retry_options": types.HttpRetryOptions(attempts=1) if hasattr(types, "HttpRetryOptions") else None,
+    }
+    fields = types.HttpOptions.model_fields
+    try:
+        if "httpx_client" in fields and "httpx_async_client" in fields:
+            # ready-made clients: the SDK then builds no TLS context of its own
+            options["httpx_client"] = httpx.Client(transport=transport)
+            options["httpx_async_client"] = httpx.AsyncClient(transport=httpx.AsyncBaseTransport())
+        else:
+            options["client_args"] = {"transport": transport}
+        # vertexai=False and an explicit key: GOOGLE_GENAI_USE_VERTEXAI & co. must not reroute us
+        client = genai.Client(api_key=key, vertexai=False, http_options=types.HttpOptions(**options))
+        client.models.generate_content(model=model, contents=contents, config=config)
+    except ApiEditError:
+        raise
+    except Exception as exc:  # whatever the SDK raised, what matters is what was sent
+        if transport.answer is None and not transport.sent:
+            if strict:
+                raise ConfigurationError(
+                    f"{sdk_status()} failed before sending ({type(exc).__name__}: {exc}). "
+                    f"Set {TRANSPORT_ENV}=auto or rest.",
+                    provider=wire.PROVIDER,
+                ) from None
+            log.info("%s failed before sending (%s); using REST", sdk_status(), type(exc).__name__)
+            return None
+        if transport.answer is None:
+            raise ProviderError(
+                f"google-genai failed while sending ({type(exc).__name__}: {exc}); the request may "
+                "have been billed, so it was not resent.",
+                provider=wire.PROVIDER,
+            ) from exc
+        # the SDK could not read a 200 answer: the raw JSON below is still the answer we paid for
+        log.debug("google-genai could not parse the answer (%s); reading the JSON directly", exc)
+    finally:
+        _close(options)
+    if transport.answer is None:
+        raise ProviderError("google-genai returned without sending the request.", provider=wire.PROVIDER)
+    return _json(transport.answer, settings.label)
+
+
+def _close(options: dict[str, Any]) -> None:
+    client = options.get("httpx_client")
+    if client is not None:
+        try:
+            client.close()
+        except Exception as exc:  # noqa: BLE001  (a failed close must not fail a paid call)
+            log.debug("closing the httpx client failed: %s", exc)

@@ -1,0 +1,52 @@
+"""apiedit provider plugin for ModelScope API-Inference (Qwen-Image, Qwen-Image-Edit, ...).
+
+Image generation there is an asynchronous task: submit once, poll, download the output URLs
+(reference providers.md §5). No conversation of its own: continue by feeding the last image back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import apiedit
+from apiedit import ConversationMode, ProviderInfo
+
+if TYPE_CHECKING:
+    from apiedit import EditRequest, EditResult, ModelInfo
+    from apiedit.settings import ProviderSettings
+
+__version__ = "0.1.0"
+
+INFO = ProviderInfo(
+    id="modelscope",
+    label="ModelScope",
+    key_env_vars=("MODELSCOPE_API_KEY", "MODELSCOPE_SDK_TOKEN"),
+    default_base_url="https://api-inference.modelscope.cn",
+    docs_url="https://www.modelscope.cn/docs/model-service/API-Inference/intro",
+    key_url="https://modelscope.cn/my/myaccesstoken",
+    conversation=ConversationMode.LAST_IMAGE,
+)
+
+
+@apiedit.hookimpl
+def provider_info() -> ProviderInfo:
+    return INFO
+
+
+@apiedit.hookimpl
+def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
+    from .client import list_models as cached
+
+    return cached(settings, refresh)
+
+
+@apiedit.hookimpl
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    from .client import run
+
+    return run(request, settings)
+
+
+@apiedit.hookimpl
+def supports_conversation(model: str) -> bool:
+    return False
