@@ -55,6 +55,7 @@ __all__ = [
     "Capability",
     "ConfigurationError",
     "ContentBlockedError",
+    "Conversation",
     "ConversationMode",
     "EditRequest",
     "EditResult",
@@ -83,6 +84,25 @@ __all__ = [
     "providers",
     "supports_conversation",
 ]
+
+
+_LAZY = {"Conversation": "apiedit.conversation"}
+
+
+def __getattr__(name: str) -> Any:
+    """`apiedit.Conversation` is imported on first use, so `import apiedit` needs no sqlite3."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'apiedit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def _host() -> Any:

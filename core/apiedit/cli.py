@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -93,6 +94,10 @@ def _save(result: Any, out: Path, stem: str) -> list[str]:
     return paths
 
 
+def _file_stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "conversation"
+
+
 def cmd_edit(args: argparse.Namespace) -> int:
     from .host import default_host
     from .types import EditRequest
@@ -112,11 +117,31 @@ def cmd_edit(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         strength=args.strength,
     )
-    result = default_host().edit(
-        args.provider, request, base_url=args.base_url, allow_unlisted=args.allow_unlisted,
-        progress=lambda text: print(text, file=sys.stderr),
-    )
-    paths = _save(result, Path(args.out), args.name)
+    progress = lambda text: print(text, file=sys.stderr)
+    if args.conversation:
+        from .conversation import Conversation
+
+        fields = {f: getattr(request, f) for f in ("mask", "negative_prompt", "size", "aspect_ratio",
+                                                   "resolution", "n", "seed", "steps", "guidance",
+                                                   "strength")}
+        result = Conversation.open(args.conversation).send(
+            args.provider, model=request.model, prompt=request.prompt, images=request.images,
+            use_last_image=not args.no_last_image, base_url=args.base_url,
+            allow_unlisted=args.allow_unlisted, progress=progress, **fields,
+        )
+        turn = result.info["turn"]
+        reused = result.info.get("reused")
+        how = "stored answer reused, nothing sent" if reused else result.info["conversation"]
+        print(f"conversation {args.conversation!r}, turn {turn} ({how})", file=sys.stderr)
+        suffix = f"turn{turn}" if turn is not None else "unsaved"
+        stem = args.name or f"{_file_stem(args.conversation)}-{suffix}"
+    else:
+        result = default_host().edit(
+            args.provider, request, base_url=args.base_url, allow_unlisted=args.allow_unlisted,
+            progress=progress,
+        )
+        stem = args.name or "apiedit"
+    paths = _save(result, Path(args.out), stem)
     record = {**result.info_record(), "text": result.text, "files": paths}
     if args.json:
         _print_json(record)
@@ -126,6 +151,80 @@ def cmd_edit(args: argparse.Namespace) -> int:
             print(f"model text: {result.text}")
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_conversations(args: argparse.Namespace) -> int:
+    import time
+
+    from .conversation import Conversation, default_store
+    from .errors import InvalidInputError
+
+    store = default_store()
+    action = args.action
+    if action == "list":
+        rows = store.summaries()
+        if args.json:
+            _print_json([
+                {"name": r.name, "turns": r.turns, "first_turn": r.first_turn,
+                 "last_turn": r.last_turn, "images": r.images, "updated_at": r.updated_at}
+                for r in rows
+            ])
+            return 0
+        if not rows:
+            print(f"No conversations in {store.path}.")
+        for r in rows:
+            span = f"turns {r.first_turn}-{r.last_turn}" if r.turns else "empty"
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.updated_at))
+            print(f"{r.name:<24} {span:<14} {r.images:>3} image(s)  {when}")
+        return 0
+    if not args.name:
+        raise SystemExit(f"conversations {action} needs a conversation name")
+    conversation = Conversation(args.name, store)
+    if action == "show":
+        exchanges = conversation.exchanges()
+        if args.json:
+            _print_json([
+                {"turn": e.turn, "prompt": e.user.text, "provider": e.user.provider,
+                 "model": e.user.model, "input_images": len(e.user.images),
+                 "output_images": len(e.assistant.images), "text": e.assistant.text,
+                 "mode": e.info.get("conversation")}
+                for e in exchanges
+            ])
+            return 0
+        if not exchanges:
+            print(f"Conversation {args.name!r} has no turns.")
+        for e in exchanges:
+            print(f"turn {e.turn}: [{e.user.provider}/{e.user.model}] {e.user.text!r} "
+                  f"({len(e.user.images)} in, {len(e.assistant.images)} out)"
+                  + (f" -> {e.assistant.text!r}" if e.assistant.text else ""))
+        return 0
+    rest = list(args.rest)
+    expected = {"fork": (2, 2), "export": (1, 1), "import": (0, 1)}.get(action, (0, 0))
+    if not expected[0] <= len(rest) <= expected[1]:
+        usage = {"fork": "NAME TURN NEW_NAME", "export": "NAME FILE", "import": "FILE [NEW_NAME]"}
+        raise SystemExit(f"usage: apiedit conversations {action} {usage.get(action, 'NAME')}")
+    if action == "reset":
+        conversation.reset()
+        print(f"reset {args.name!r}")
+    elif action == "delete":
+        print(f"deleted {args.name!r}" if conversation.delete() else f"no conversation {args.name!r}")
+    elif action == "fork":
+        try:
+            turn = int(rest[0])
+        except ValueError:
+            raise SystemExit(f"conversations fork: TURN must be a number, not {rest[0]!r}") from None
+        conversation.fork(turn, rest[1])
+        print(f"forked {args.name!r} at turn {turn} into {rest[1]!r}")
+    elif action == "export":
+        if not store.exists(args.name):
+            raise InvalidInputError(f"There is no conversation {args.name!r} to export.")
+        conversation.export(rest[0])
+        print(f"exported {args.name!r} to {rest[0]}")
+    elif action == "import":
+        imported = Conversation.import_(args.name, rest[0] if rest else None, store=store,
+                                        replace=args.replace)
+        print(f"imported {args.name} as {imported.name!r}")
     return 0
 
 
@@ -177,9 +276,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="override the provider's base URL (proxy, relay)")
     p.add_argument("--allow-unlisted", action="store_true", help="accept a model id no list knows yet")
     p.add_argument("-o", "--out", default=".", help="output directory")
-    p.add_argument("--name", default="apiedit", help="output file name stem")
+    p.add_argument("--name", help="output file name stem (default: apiedit, or "
+                   "CONVERSATION-turnN with --conversation)")
+    p.add_argument("--conversation", metavar="NAME",
+                   help="continue the stored conversation NAME (created on first use) and store "
+                        "this turn in it; see `apiedit conversations`")
+    p.add_argument("--no-last-image", action="store_true",
+                   help="with --conversation and no --image: do not feed the last answer's image "
+                        "back as input")
     p.add_argument("--json", action="store_true", help="print the info record as JSON")
     p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser(
+        "conversations",
+        help="list, show, reset, delete, fork, export or import stored conversations",
+        description="Stored conversations (in the user data directory, or $APIEDIT_DATA_DIR). "
+                    "list | show NAME | reset NAME | delete NAME | fork NAME TURN NEW_NAME | "
+                    "export NAME FILE | import FILE [NEW_NAME]",
+    )
+    p.add_argument("action", choices=["list", "show", "reset", "delete", "fork", "export", "import"])
+    p.add_argument("name", nargs="?", help="the conversation (for import: the exported file)")
+    p.add_argument("rest", nargs="*", help="fork: TURN NEW_NAME; export: FILE; import: NEW_NAME")
+    p.add_argument("--replace", action="store_true",
+                   help="import: overwrite a conversation of that name that has turns")
+    p.add_argument("--json", action="store_true", help="list/show: print JSON")
+    p.set_defaults(func=cmd_conversations)
 
     p = sub.add_parser("demo", help="offline demo against the built-in emulators (no key needed)")
     p.add_argument("--provider", action="append", help="limit to these providers (repeatable)")

@@ -1,13 +1,17 @@
-"""An example provider: configuration plus a request builder and a response parser."""
+"""An example provider: configuration here, the wire format in `wire.py`.
+
+Keep this module cheap to import (hosts import every plugin to build their provider list):
+HTTP and image code is imported inside `edit`.
+"""
 
 from __future__ import annotations
 
-import requests
+from typing import TYPE_CHECKING
 
 import apiedit
-from apiedit.errormap import error_from_response
-from apiedit.images import b64decode_any, b64encode, normalize_output
-from apiedit.settings import ProviderSettings
+
+if TYPE_CHECKING:
+    from apiedit.settings import ProviderSettings
 
 MODELS = [
     apiedit.ModelInfo(
@@ -41,39 +45,8 @@ def supports_conversation(model: str) -> bool:
     return False
 
 
-def _map_error(response: requests.Response, settings: ProviderSettings) -> apiedit.ApiEditError:
-    """The shared status mapping, plus this API's own word for a refusal."""
-    error = error_from_response(response, settings.label, provider=settings.provider)
-    if error.code == "blocked":
-        return apiedit.ContentBlockedError(
-            f"{settings.label} refused the prompt. Rephrase it or use another provider.",
-            reason="blocked", provider=settings.provider, status=error.status,
-        )
-    return error
-
-
 @apiedit.hookimpl
 def edit(request: apiedit.EditRequest, settings: ProviderSettings) -> apiedit.EditResult:
-    body = {
-        "model": request.model,
-        "prompt": request.prompt,
-        "images": [b64encode(image.data) for image in request.images],
-        "seed": request.seed,
-    }
-    response = settings.http.request(
-        "POST",
-        "/generate",
-        billable=True,
-        json=body,
-        headers={"Authorization": f"Bearer {settings.require_key()}"},
-        map_error=lambda r: _map_error(r, settings),
-    )
-    answer = response.json()
-    images = [normalize_output(b64decode_any(item)) for item in answer.get("images", [])]
-    return apiedit.EditResult(
-        images=images,
-        provider="example",
-        model=request.model,
-        text=answer.get("text", ""),
-        request_id=response.headers.get("x-request-id"),
-    )
+    from .wire import call
+
+    return call(request, settings)
