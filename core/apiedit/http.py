@@ -163,7 +163,7 @@ class HttpClient:
             if exc is None or isinstance(exc, CancelledError):
                 return False
             if isinstance(exc, RateLimitError):
-                if exc.code in ("insufficient_quota",):
+                if not exc.retryable:  # e.g. OpenAI's `x-should-retry: false`
                     return False
                 counts["rate"] += 1
                 wait = exc.retry_after

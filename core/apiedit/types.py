@@ -111,7 +111,7 @@ class EditRequest:
     model: str
     prompt: str
     images: tuple[ImageData, ...] = attrs.field(default=(), converter=_images)
-    mask: ImageData | None = None
+    mask: ImageData | None = None  # RGBA, same size as images[0]; transparent = area to edit
     negative_prompt: str = ""
     size: str | None = attrs.field(default=None, converter=_none_if_blank, validator=_check_size)
     aspect_ratio: str | None = attrs.field(

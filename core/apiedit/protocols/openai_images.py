@@ -11,7 +11,8 @@ Reference: the OpenAI OpenAPI spec (`CreateImageRequest`, `CreateImageEditReques
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -241,8 +242,9 @@ def parse_images_response(response: requests.Response, settings: ProviderSetting
         k: body[k] for k in ("created", "size", "quality", "output_format", "background")
         if body.get(k) is not None
     }
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    return ImagesAnswer(tuple(images), text, dict(usage), info, request_id, _elide(body))
+    usage = body.get("usage")
+    usage = dict(usage) if isinstance(usage, dict) else {}
+    return ImagesAnswer(tuple(images), text, usage, info, request_id, _elide(body))
 
 
 # ---- errors ----------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""OpenAI image models (GPT Image, legacy DALL-E) for apiedit, through the Images API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import apiedit
+from apiedit.types import ConversationMode, ProviderInfo
+
+if TYPE_CHECKING:
+    from apiedit.settings import ProviderSettings
+    from apiedit.types import EditRequest, EditResult, ModelInfo
+
+PROVIDER = ProviderInfo(
+    id="openai",
+    label="OpenAI",
+    key_env_vars=("OPENAI_API_KEY",),
+    default_base_url="https://api.openai.com/v1",
+    docs_url="https://platform.openai.com/docs/guides/image-generation",
+    key_url="https://platform.openai.com/api-keys",
+    # The Images API is stateless: a conversation continues by editing the last output.
+    conversation=ConversationMode.LAST_IMAGE,
+)
+
+
+@apiedit.hookimpl
+def provider_info() -> ProviderInfo:
+    return PROVIDER
+
+
+@apiedit.hookimpl
+def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
+    from .listing import list_models as _list
+
+    return _list(refresh, settings)
+
+
+@apiedit.hookimpl
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    from .wire import edit as _edit
+
+    return _edit(request, settings)
+
+
+@apiedit.hookimpl
+def supports_conversation(model: str) -> bool:
+    return False

@@ -1,0 +1,263 @@
+"""EditRequest -> OpenAI Images API call -> EditResult, with every limit checked before paying.
+
+Text-to-image goes to `POST /images/generations` (JSON); edits and compositions to
+`POST /images/edits` (multipart, inputs in order). The transport, retries, error envelope and
+answer parsing come from `apiedit.protocols.openai_images`.
+
+Mask convention: a mask with transparency is sent as OpenAI reads it (transparent = area to
+edit); a mask without transparency is read as ComfyUI reads a MASK (white = area to edit) and
+converted. Either way it is resized to the first uploaded image, as the API requires.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import TYPE_CHECKING, Any
+
+from apiedit.errors import InvalidInputError, UnsupportedFeatureError
+from apiedit.images import image_size, open_image, prepare_upload
+from apiedit.protocols import openai_images as api
+from apiedit.types import EditRequest, EditResult, ImageData
+
+from .models import (
+    CUSTOM_RATIOS,
+    CUSTOM_SIZE_RULES,
+    RESOLUTION_PIXELS,
+    STANDARD_RATIOS,
+    STANDARD_SIZES,
+    Family,
+    family_of,
+)
+
+if TYPE_CHECKING:
+    from apiedit.settings import ProviderSettings
+
+__all__ = ["custom_size_problem", "edit", "resolve_size"]
+
+MAX_MASK_BYTES = 4 * 1024 * 1024
+# request.extra keys forwarded as Images API fields (others are reported, not sent).
+_GENERATE_OPTIONS = {
+    "background", "output_format", "output_compression", "moderation", "style", "user",
+    "safety_identifier", "response_format",
+}
+_EDIT_OPTIONS = {
+    "background", "output_format", "output_compression", "input_fidelity", "user",
+    "safety_identifier", "response_format",
+}
+
+
+def _name(model: str) -> str:
+    return f"OpenAI model {model!r}"
+
+
+def custom_size_problem(size: str) -> str | None:
+    """Why `size` is not a valid custom WxH for gpt-image-2 and later, or None if it is."""
+    r = CUSTOM_SIZE_RULES
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        return "it is not WIDTHxHEIGHT"
+    if w % r["multiple"] or h % r["multiple"]:
+        return f"width and height must be multiples of {r['multiple']}"
+    if max(w, h) > r["max_edge"]:
+        return f"the longer edge must be at most {r['max_edge']} pixels"
+    if max(w, h) > r["max_ratio"] * min(w, h):
+        return "the aspect ratio must be between 1:3 and 3:1"
+    if not r["min_pixels"] <= w * h <= r["max_pixels"]:
+        return f"the total pixels must be between {r['min_pixels']:,} and {r['max_pixels']:,}"
+    return None
+
+
+def _custom_size_for(ratio: str, resolution: str | None) -> str:
+    a, b = (float(v) for v in ratio.split(":"))
+    pixels = RESOLUTION_PIXELS[resolution or "1K"]
+    w, h = math.sqrt(pixels * a / b), math.sqrt(pixels * b / a)
+    scale = min(1.0, CUSTOM_SIZE_RULES["max_edge"] / max(w, h))
+    step = CUSTOM_SIZE_RULES["multiple"]
+    near = [max(step, round(v * scale / step) * step) for v in (w, h)]
+    if near[0] * near[1] > CUSTOM_SIZE_RULES["max_pixels"]:
+        near = [int(round(v * scale, 6)) // step * step for v in (w, h)]
+    return f"{near[0]}x{near[1]}"
+
+
+def resolve_size(request: EditRequest, fam: Family) -> tuple[str | None, list[str]]:
+    """The `size` to send: the explicit size, else one derived from aspect ratio and resolution."""
+    warnings: list[str] = []
+    name = _name(request.model)
+    if request.size:
+        if request.aspect_ratio or request.resolution:
+            warnings.append(
+                f"Size {request.size} was used; the aspect ratio / resolution was not sent "
+                "(OpenAI takes only a size)."
+            )
+        size = request.size
+        if fam.custom_sizes and size not in STANDARD_SIZES:
+            problem = custom_size_problem(size)
+            if problem:
+                raise UnsupportedFeatureError(
+                    f"{name} cannot make {size} images: {problem}. Try 1024x1024, 1536x1024, "
+                    "1024x1536, auto, or a size like 2048x1152."
+                )
+        elif fam.sizes and size not in fam.sizes:
+            raise UnsupportedFeatureError(
+                f"{name} does not support size {size}; choose one of {', '.join(fam.sizes)}."
+            )
+        return size, warnings
+    if not (request.aspect_ratio or request.resolution):
+        return None, warnings
+    ratio = request.aspect_ratio or "1:1"
+    if fam.custom_sizes:
+        if ratio not in CUSTOM_RATIOS or (request.resolution or "1K") not in RESOLUTION_PIXELS:
+            raise UnsupportedFeatureError(
+                f"{name} supports aspect ratios {', '.join(CUSTOM_RATIOS)} at resolutions "
+                f"{', '.join(RESOLUTION_PIXELS)}; or give an exact size such as 2048x1152."
+            )
+        return _custom_size_for(ratio, request.resolution), warnings
+    if fam.sizes == STANDARD_SIZES and ratio in STANDARD_RATIOS and not request.resolution:
+        return STANDARD_RATIOS[ratio], warnings
+    raise UnsupportedFeatureError(
+        f"{name} takes only these sizes: {', '.join(fam.sizes)}; set a size instead of an "
+        "aspect ratio or resolution."
+    )
+
+
+def _check(request: EditRequest, fam: Family) -> None:
+    """The family's hard limits, enforced even for ids no model list knows."""
+    name = _name(request.model)
+    count = len(request.images)
+    if len(request.prompt) > fam.max_prompt:
+        raise InvalidInputError(
+            f"The prompt has {len(request.prompt):,} characters; {name} takes at most "
+            f"{fam.max_prompt:,}. Shorten it."
+        )
+    if count and not fam.edit:
+        raise UnsupportedFeatureError(
+            f"{name} cannot edit images (text-to-image only): disconnect the input images or "
+            "use a GPT image model such as gpt-image-1.5."
+        )
+    if count > fam.max_images:
+        raise UnsupportedFeatureError(
+            f"{name} takes at most {fam.max_images} input image(s); {count} were given."
+        )
+    if request.n > fam.max_n:
+        raise UnsupportedFeatureError(
+            f"{name} makes at most {fam.max_n} image(s) per call; {request.n} were asked for."
+        )
+    if request.mask is not None and not count:
+        raise InvalidInputError("A mask needs an input image to apply to.")
+    if request.quality and request.quality not in fam.qualities:
+        raise UnsupportedFeatureError(
+            f"{name} does not support quality {request.quality!r}; choose one of "
+            f"{', '.join(fam.qualities)}."
+        )
+
+
+def _options(request: EditRequest, fam: Family, editing: bool) -> tuple[dict[str, Any], list[str]]:
+    allowed = _EDIT_OPTIONS if editing else _GENERATE_OPTIONS
+    options: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key, value in request.extra.items():
+        if value is None:
+            continue
+        if key not in allowed:
+            where = "image edits" if editing else "image generation"
+            warnings.append(f"{key!r} is not an OpenAI parameter for {where}; it was not sent.")
+        elif key == "response_format" and not fam.url_output:
+            warnings.append("GPT image models always return base64; response_format was not sent.")
+        elif key == "style" and fam.name != "dall-e-3":
+            warnings.append("style applies to dall-e-3 only; it was not sent.")
+        elif key == "input_fidelity" and fam.name == "gpt-image-2":
+            warnings.append("gpt-image-2 sets input fidelity itself; input_fidelity was not sent.")
+        else:
+            options[key] = value
+    return options, warnings
+
+
+def _prepare_image(image: ImageData, fam: Family, index: int) -> ImageData:
+    if fam.square_png_only:
+        upload = prepare_upload(image, max_pixels=fam.max_input_pixels, formats=("image/png",))
+        w, h = image_size(upload.data)
+        if w != h:
+            raise UnsupportedFeatureError(
+                f"dall-e-2 edits need a square image; input image {index} is {w}x{h}. "
+                "Crop it to a square or use a GPT image model."
+            )
+    else:
+        upload = prepare_upload(image, max_pixels=fam.max_input_pixels, prefer="image/jpeg")
+    if len(upload.data) > fam.max_upload_bytes:
+        raise InvalidInputError(
+            f"Input image {index} is {len(upload.data) / 1e6:.1f} MB after encoding; OpenAI "
+            f"takes at most {fam.max_upload_bytes // (1024 * 1024)} MB. Use a smaller image."
+        )
+    return upload
+
+
+def _prepare_mask(mask: ImageData, size: tuple[int, int]) -> ImageData:
+    from PIL import Image
+
+    img = open_image(mask.data)
+    alpha = img.getchannel("A") if img.mode == "RGBA" else None
+    if alpha is None or alpha.getextrema() == (255, 255):
+        # No transparency: a ComfyUI-style mask, white = edit. OpenAI edits where alpha is 0.
+        alpha = img.convert("L").point(lambda v: 255 - v)
+    if alpha.size != size:
+        alpha = alpha.resize(size, Image.Resampling.BILINEAR)
+    out = Image.new("RGBA", size, (0, 0, 0, 255))
+    out.putalpha(alpha)
+    buf = io.BytesIO()
+    out.save(buf, "PNG", compress_level=6)
+    if buf.tell() > MAX_MASK_BYTES:
+        raise InvalidInputError(
+            f"The mask is {buf.tell() / 1e6:.1f} MB as PNG; OpenAI takes at most 4 MB. "
+            "Use a simpler or smaller mask."
+        )
+    return ImageData(buf.getvalue(), "image/png")
+
+
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    """Run one request: checks, encoding, one paid call, parsing."""
+    settings.require_key()
+    fam = family_of(request.model)
+    _check(request, fam)
+    size, warnings = resolve_size(request, fam)
+    editing = bool(request.images)
+    options, option_warnings = _options(request, fam, editing)
+    warnings += option_warnings
+    common: dict[str, Any] = {
+        "model": request.model, "prompt": request.prompt, "n": request.n, "size": size,
+        "quality": request.quality, "options": options,
+    }
+    if editing:
+        settings.report(f"{settings.label}: preparing {len(request.images)} input image(s)")
+        images = [_prepare_image(img, fam, i) for i, img in enumerate(request.images, 1)]
+        mask = None
+        if request.mask is not None:
+            mask = _prepare_mask(request.mask, image_size(images[0].data))
+        settings.check_cancelled()
+        fields, files = api.edit_form(images=images, mask=mask, **common)
+        settings.report(f"{settings.label}: editing with {request.model}")
+        answer = api.post_edit(settings, fields, files, timeout=request.timeout_s)
+    else:
+        settings.report(f"{settings.label}: generating with {request.model}")
+        answer = api.post_generation(settings, api.generation_body(**common), timeout=request.timeout_s)
+    if len(answer.images) < request.n:
+        warnings.append(f"Asked for {request.n} images; OpenAI returned {len(answer.images)}.")
+    info = {
+        **answer.info,
+        "endpoint": "edits" if editing else "generations",
+        "input_images": len(request.images),
+    }
+    if size:
+        info["requested_size"] = size
+    return EditResult(
+        images=answer.images,
+        provider=settings.provider,
+        model=request.model,
+        text=answer.text,
+        request_id=answer.request_id,
+        usage=answer.usage,
+        warnings=tuple(warnings),
+        info=info,
+        raw=answer.raw,
+    )
