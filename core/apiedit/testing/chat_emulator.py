@@ -1,0 +1,450 @@
+"""A loopback emulator of an OpenAI-compatible chat-completions API that makes images.
+
+Plugins for OpenRouter, PixelWords or any relay subclass `ChatEmulator` and set their quirks:
+the error envelope (`error_response`), the model list, whether `modalities` must ask for an
+image, the default answer shape. The emulator checks what it receives the way a strict server
+would (roles, content parts, decodable `data:` URLs, `reasoning_details` echoed unchanged) and
+records every call as a `ChatCall`, so a test can assert the images arrived in order and turn 3
+of a conversation carried the whole history.
+
+Output images are derived from the request, so order and options are checkable: a strip of
+blocks, one per input image of the last user message in order, each filled with that image's
+mean colour (one block coloured from the prompt's hash for text-to-image), at the requested
+aspect ratio. `block_colours(png)` reads the colours back.
+
+Answer shapes (`ChatEmulator.style`, or `emulate:<style>` anywhere in the last user text):
+  images          message.images[] data URL (OpenRouter), text in content
+  null_content    message.images[] with content null
+  two_images      two images in message.images[]
+  markdown_data   Markdown `![image](data:...)` in a content string
+  markdown_https  Markdown `![image](https://...)` pointing at `serve_bytes`
+  bare_url        a bare link to the image inside the text
+  bare_data       a bare `data:` URI inside the text
+  parts           content as a list of parts: text, then `image_url`
+  jpeg_as_png     JPEG bytes labelled `data:image/png`
+  text_only       text and no image (finish_reason stop)
+  refusal         a refusal in message.refusal and content
+  content_filter  no content, finish_reason content_filter (native IMAGE_SAFETY)
+  empty           no choices at all
+  error_chunk     HTTP 200 with a top-level error and finish_reason error
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .emulator import Emulator, RecordedRequest, Response
+
+__all__ = ["STYLES", "ChatCall", "ChatEmulator", "block_colours", "mean_colour"]
+
+STYLES = (
+    "images", "null_content", "two_images", "markdown_data", "markdown_https", "bare_url",
+    "bare_data", "parts", "jpeg_as_png", "text_only", "refusal", "content_filter", "empty",
+    "error_chunk",
+)
+_MAGIC = re.compile(r"emulate:([a-z_]+)")
+_DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<b64>;base64)?,(?P<payload>.*)$", re.DOTALL)
+_ROLES = {"system", "developer", "user", "assistant", "tool"}
+_RATIOS = re.compile(r"^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$")
+BLOCK = 32  # pixels per block along the strip (the short side is two blocks)
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, error_type: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+@dataclass
+class ChatCall:
+    """One chat request as the emulator understood it, and what it answered."""
+
+    body: dict[str, Any]
+    messages: list[dict[str, Any]]
+    prompt: str  # text of the last user message
+    input_images: list[bytes]  # images of the last user message, in order
+    headers: dict[str, str]
+    style: str
+    answer_id: str = ""
+    output: bytes | None = None  # the image made, if any
+    reasoning_details: list[dict[str, Any]] = field(default_factory=list)  # what was issued
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Every message before the last user message."""
+        return self.messages[:-1]
+
+
+def _decode_b64(text: str) -> bytes:
+    import base64
+
+    cleaned = re.sub(r"\s+", "", text).replace("-", "+").replace("_", "/").rstrip("=")
+    if len(cleaned) % 4 == 1:
+        raise ValueError("truncated base64")
+    return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+
+
+def decode_data_url(url: str) -> bytes:
+    """The bytes of a base64 `data:` URL (either alphabet, padding optional)."""
+    match = _DATA_URL.match(url.strip())
+    if not match or not match["b64"]:
+        raise ValueError("not a base64 data: URL")
+    return _decode_b64(match["payload"])
+
+
+def mean_colour(data: bytes) -> tuple[int, int, int]:
+    """The average RGB colour of an image."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        r, g, b = img.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # type: ignore[misc]
+        return int(r), int(g), int(b)
+
+
+def block_colours(data: bytes, count: int) -> list[tuple[int, int, int]]:
+    """The colours of the `count` blocks of an emulator-made image, left to right."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        rgb = img.convert("RGB")
+        w, h = rgb.size
+        pixels = [rgb.getpixel((int((i + 0.5) * w / count), h // 2)) for i in range(count)]
+        return [(int(p[0]), int(p[1]), int(p[2])) for p in pixels]  # type: ignore[index]
+
+
+def _png(colours: list[tuple[int, int, int]], ratio: str | None, fmt: str = "PNG") -> bytes:
+    from PIL import Image
+
+    strip = Image.new("RGB", (len(colours), 1))
+    for i, colour in enumerate(colours):
+        strip.putpixel((i, 0), colour)
+    w, h = 1.0, 1.0
+    if ratio and _RATIOS.match(ratio):
+        a, b = (float(x) for x in ratio.split(":"))
+        w, h = a, b
+    short = BLOCK * 2
+    scale = max(short / min(w, h), BLOCK * len(colours) / w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    buf = io.BytesIO()
+    strip.resize(size, Image.Resampling.NEAREST).save(buf, fmt)
+    return buf.getvalue()
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+class ChatEmulator(Emulator):
+    """OpenAI-compatible `/chat/completions` plus `/models`, making derived images."""
+
+    label = "Chat relay"
+    style = "images"  # default answer shape; see STYLES
+    answer_text = "Here is your image."
+    path_prefix = r"(?:/api)?(?:/v1)?"
+    require_image_modality = False  # True: no image unless `modalities` contains "image"
+    serve_models = True
+    reasoning_models: tuple[str, ...] = ()  # models whose answers carry reasoning_details
+    aspect_ratios: tuple[str, ...] = ()  # accepted image_config.aspect_ratio values (empty: any)
+    image_sizes: tuple[str, ...] = ()  # accepted image_config.image_size values (empty: any)
+    upstream = ""  # value of the answer's `provider` field ("" leaves it out)
+    models: ClassVar[list[dict[str, Any]]] = []  # served by GET /models (or models_response)
+    demo_models: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self.chats: list[ChatCall] = []
+        self._ids = itertools.count(1)
+        self._issued: dict[str, str] = {}  # reasoning data -> canonical JSON of the whole item
+        self._chat_lock = threading.Lock()
+
+    # -- routes
+
+    def setup_routes(self) -> None:
+        self.route("POST", self.path_prefix + r"/chat/completions", self.chat_completion, billable=True)
+        if self.serve_models:
+            self.route("GET", self.path_prefix + r"/models", self.list_models)
+
+    # -- provider quirks, to override
+
+    def error_body(self, status: int, message: str, error_type: str = "invalid_request",
+                   metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The error envelope; OpenAI-style here, OpenRouter overrides it."""
+        return {"error": {"message": message, "type": error_type, "code": error_type}}
+
+    def error_response(self, kind: str) -> Response:
+        """OpenAI-compatible canned errors, as relays built on one-api/new-api send them."""
+        canned = {
+            "auth": (401, "Incorrect API key provided.", "invalid_api_key", {}),
+            "quota": (429, "You exceeded your current quota.", "insufficient_quota", {}),
+            "rate_limit": (429, "Rate limit reached for requests.", "rate_limit_exceeded",
+                           {"Retry-After": "1"}),
+            "blocked": (400, "Your request was rejected by the safety system.",
+                        "content_policy_violation", {}),
+            "bad_request": (400, "Invalid request: messages must not be empty.",
+                            "invalid_request_error", {}),
+            "overloaded": (503, "The upstream model is overloaded. Please try again later.",
+                           "model_overloaded", {}),
+            "server_error": (500, "Internal server error.", "server_error", {}),
+        }
+        status, message, error_type, headers = canned[kind]
+        return Response.json(self.error_body(status, message, error_type), status, headers)
+
+    def models_response(self, request: RecordedRequest) -> Any:
+        """`GET /models`: the OpenAI list shape by default."""
+        return {"object": "list", "data": list(self.models)}
+
+    def list_models(self, request: RecordedRequest, match: re.Match[str]) -> Any:
+        return self.models_response(request)
+
+    # -- the chat route
+
+    def chat_completion(self, request: RecordedRequest, match: re.Match[str]) -> Response:
+        auth = request.headers.get("authorization", "")
+        if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+            return self.error_response("auth")
+        try:
+            call = self._parse(request)
+        except _BadRequest as exc:
+            return Response.json(self.error_body(400, str(exc), exc.error_type), 400)
+        refused = self.check_call(call)
+        if refused is not None:
+            return refused
+        with self._chat_lock:
+            self.chats.append(call)
+        return Response.json(self.answer(call))
+
+    def check_call(self, call: ChatCall) -> Response | None:
+        """A provider's own refusal of a well-formed call (unknown model...), or None."""
+        return None
+
+    def upstream_for(self, model: str) -> str:
+        """The answer's `provider` field ("" leaves it out)."""
+        return self.upstream
+
+    def _parse(self, request: RecordedRequest) -> ChatCall:
+        try:
+            body = request.json()
+        except ValueError:
+            raise _BadRequest("The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise _BadRequest("The request body must be a JSON object.")
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            raise _BadRequest("No model specified.")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise _BadRequest("messages must be a non-empty array.")
+        for index, message in enumerate(messages):
+            self._check_message(index, message)
+        if messages[-1].get("role") != "user":
+            raise _BadRequest("The last message must come from the user.")
+        self._check_options(body)
+        prompt, images = self._user_content(messages[-1])
+        magic = _MAGIC.search(prompt)
+        style = magic.group(1) if magic else self.style
+        if style not in STYLES:
+            raise _BadRequest(f"unknown emulator style {style!r}; use one of {', '.join(STYLES)}")
+        return ChatCall(body, messages, prompt, images, dict(request.headers), style)
+
+    def _check_message(self, index: int, message: Any) -> None:
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            raise _BadRequest(f"messages[{index}] needs a role among {sorted(_ROLES)}.")
+        content = message.get("content")
+        role = message["role"]
+        if role == "assistant":
+            if content is not None and not isinstance(content, (str, list)):
+                raise _BadRequest(f"messages[{index}].content must be a string, a list or null.")
+            for image in message.get("images") or ():
+                url = (image.get("image_url") or {}).get("url") if isinstance(image, dict) else None
+                if not isinstance(url, str):
+                    raise _BadRequest(f"messages[{index}].images items need image_url.url.")
+                self._image_bytes(url, f"messages[{index}].images")
+            details = message.get("reasoning_details")
+            if details is not None:
+                self._check_reasoning(index, details)
+            return
+        if isinstance(content, str):
+            return
+        if not isinstance(content, list) or not content:
+            raise _BadRequest(f"messages[{index}].content must be a string or a list of parts.")
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                continue
+            if kind == "image_url" and isinstance((part.get("image_url") or {}).get("url"), str):
+                self._image_bytes(part["image_url"]["url"], f"messages[{index}]")
+                continue
+            raise _BadRequest(f"messages[{index}] has an unsupported content part: {str(part)[:80]}")
+
+    def _check_reasoning(self, index: int, details: Any) -> None:
+        """Gemini rejects thought signatures that were changed: so does the emulator."""
+        if not isinstance(details, list):
+            raise _BadRequest(f"messages[{index}].reasoning_details must be an array.")
+        for item in details:
+            if not isinstance(item, dict) or "type" not in item:
+                raise _BadRequest(f"messages[{index}].reasoning_details items need a type.")
+            data = item.get("data")
+            if item["type"] == "reasoning.encrypted" and isinstance(data, str):
+                issued = self._issued.get(data)
+                if issued != json.dumps(item, sort_keys=True):
+                    raise _BadRequest(
+                        "Corrupted thought signature: reasoning_details must be passed back "
+                        "exactly as received.", "invalid_request",
+                    )
+
+    def _check_options(self, body: dict[str, Any]) -> None:
+        modalities = body.get("modalities")
+        if modalities is not None and (
+            not isinstance(modalities, list) or not set(modalities) <= {"text", "image", "audio"}
+        ):
+            raise _BadRequest("modalities must be a list of 'text', 'image', 'audio'.")
+        config = body.get("image_config")
+        if config is None:
+            return
+        if not isinstance(config, dict):
+            raise _BadRequest("image_config must be an object.")
+        ratio, size = config.get("aspect_ratio"), config.get("image_size")
+        if ratio is not None and self.aspect_ratios and ratio not in self.aspect_ratios:
+            raise _BadRequest(f"Unsupported aspect_ratio {ratio!r}.")
+        if size is not None and self.image_sizes and size not in self.image_sizes:
+            raise _BadRequest(f"Unsupported image_size {size!r}.")
+
+    def _image_bytes(self, url: str, where: str) -> bytes | None:
+        """Decode a `data:` URL and check it is an image; https URLs are accepted unfetched."""
+        if url.startswith(("http://", "https://")):
+            return None
+        try:
+            data = decode_data_url(url)
+        except ValueError as exc:
+            raise _BadRequest(f"{where}: invalid image data URL ({exc}).", "invalid_image") from None
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                img.verify()
+        except Exception:  # noqa: BLE001  (Pillow raises many types on junk bytes)
+            raise _BadRequest(f"{where}: the data URL is not a decodable image.", "invalid_image") from None
+        return data
+
+    def _user_content(self, message: dict[str, Any]) -> tuple[str, list[bytes]]:
+        content = message.get("content")
+        if isinstance(content, str):
+            return content, []
+        texts, images = [], []
+        for part in content or ():
+            if part["type"] == "text":
+                texts.append(part["text"])
+            else:
+                data = self._image_bytes(part["image_url"]["url"], "last user message")
+                images.append(data if data is not None else b"")
+        return "\n".join(texts), images
+
+    # -- answers
+
+    def output_image(self, call: ChatCall, fmt: str = "PNG") -> bytes:
+        """The strip of blocks described in the module docstring."""
+        if call.input_images:
+            colours = [mean_colour(i) if i else (128, 128, 128) for i in call.input_images]
+        else:
+            digest = hashlib.sha256(call.prompt.encode()).digest()
+            colours = [(digest[0], digest[1], digest[2])]
+        ratio = (call.body.get("image_config") or {}).get("aspect_ratio")
+        return _png(colours, ratio, fmt)
+
+    def wants_image(self, call: ChatCall) -> bool:
+        """Whether the request asked for image output at all."""
+        if not self.require_image_modality:
+            return True
+        return "image" in (call.body.get("modalities") or ())
+
+    def answer(self, call: ChatCall) -> dict[str, Any]:
+        """The chat completion for `call`, in `call.style`."""
+        call.answer_id = f"gen-{int(time.time())}-{next(self._ids)}"
+        style = call.style if self.wants_image(call) else "text_only"
+        message: dict[str, Any] = {"role": "assistant", "content": self.answer_text}
+        finish, native = "stop", "STOP"
+        image = self.output_image(call, "JPEG" if style == "jpeg_as_png" else "PNG")
+        data_url = f"data:image/png;base64,{_b64(image)}"
+        item = {"type": "image_url", "image_url": {"url": data_url}}
+        text = self.answer_text
+        if style in ("images", "jpeg_as_png"):
+            message["images"] = [item]
+        elif style == "null_content":
+            message.update(content=None, images=[item])
+        elif style == "two_images":
+            r, g, b = mean_colour(image)
+            second = _png([(255 - r, 255 - g, 255 - b)], None)
+            message["images"] = [item, {"type": "image_url", "image_url": {
+                "url": f"data:image/png;base64,{_b64(second)}"}}]
+        elif style == "markdown_data":
+            message["content"] = f"{text}\n\n![image]({data_url})"
+        elif style == "markdown_https":
+            message["content"] = f"{text}\n\n![image]({self.serve_bytes(image, 'image/png')})"
+        elif style == "bare_url":
+            message["content"] = f"{text} {self.serve_bytes(image, 'image/png')}"
+        elif style == "bare_data":
+            message["content"] = f"{text}\n{data_url}"
+        elif style == "parts":
+            message["content"] = [{"type": "text", "text": text}, item]
+        elif style == "text_only":
+            message["content"] = "I can describe pictures, but I did not draw one this time."
+        elif style == "refusal":
+            refusal = "I'm sorry, but I can't help create that image."
+            message.update(content=refusal, refusal=refusal)
+        elif style == "content_filter":
+            message["content"] = None
+            finish, native = "content_filter", "IMAGE_SAFETY"
+        if style in ("images", "null_content", "two_images", "jpeg_as_png", "markdown_data",
+                     "markdown_https", "bare_url", "bare_data", "parts"):
+            call.output = image
+        if call.body.get("model") in self.reasoning_models and call.output is not None:
+            details = [{"type": "reasoning.encrypted", "data": f"sig-{call.answer_id}-{_b64(image[:12])}",
+                        "format": "google-gemini-v1", "index": 0}]
+            for detail in details:
+                self._issued[str(detail["data"])] = json.dumps(detail, sort_keys=True)
+            message["reasoning_details"] = details
+            call.reasoning_details = details
+        answer: dict[str, Any] = {
+            "id": call.answer_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": call.body["model"],
+            "choices": [{"index": 0, "finish_reason": finish, "native_finish_reason": native,
+                         "message": message}],
+            "usage": {"prompt_tokens": 10 + 258 * len(call.input_images), "completion_tokens": 1290,
+                      "total_tokens": 1300 + 258 * len(call.input_images)},
+        }
+        if self.upstream_for(call.body["model"]):
+            answer["provider"] = self.upstream_for(call.body["model"])
+        if style == "empty":
+            answer["choices"] = []
+        elif style == "error_chunk":
+            answer["error"] = {"code": 502, "message": "Upstream provider returned an error mid-generation.",
+                               "metadata": {"error_type": "provider_unavailable"}}
+            answer["choices"] = [{"index": 0, "finish_reason": "error", "native_finish_reason": None,
+                                  "message": {"role": "assistant", "content": ""}}]
+        return answer
+
+    # -- helpers for tests
+
+    def reset(self) -> None:
+        """Forget the log, the chat calls, the counters and the faults."""
+        super().reset()
+        with self._chat_lock:
+            self.chats.clear()
+
+    def last_chat(self) -> ChatCall:
+        """The latest chat call (fails loudly when there was none)."""
+        with self._chat_lock:
+            if not self.chats:
+                raise AssertionError(f"{type(self).__name__} received no chat request")
+            return self.chats[-1]

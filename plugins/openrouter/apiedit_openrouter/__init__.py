@@ -1,0 +1,49 @@
+"""OpenRouter for apiedit: Gemini, GPT-5 Image, FLUX and other image models via chat completions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import apiedit
+from apiedit.types import ConversationMode, ProviderInfo
+
+if TYPE_CHECKING:
+    from apiedit.settings import ProviderSettings
+    from apiedit.types import EditRequest, EditResult, ModelInfo
+
+PROVIDER = ProviderInfo(
+    id="openrouter",
+    label="OpenRouter",
+    key_env_vars=("OPENROUTER_API_KEY",),
+    default_base_url="https://openrouter.ai/api/v1",
+    docs_url="https://openrouter.ai/docs/guides/overview/multimodal/image-generation",
+    key_url="https://openrouter.ai/settings/keys",
+    # The whole message history is resent each turn, with images and reasoning_details.
+    conversation=ConversationMode.NATIVE,
+)
+
+
+@apiedit.hookimpl
+def provider_info() -> ProviderInfo:
+    return PROVIDER
+
+
+@apiedit.hookimpl
+def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
+    from .wire import list_models as _list
+
+    return _list(refresh, settings)
+
+
+@apiedit.hookimpl
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    from .wire import edit as _edit
+
+    return _edit(request, settings)
+
+
+@apiedit.hookimpl
+def supports_conversation(model: str) -> bool:
+    from .models import supports_conversation as _supports
+
+    return _supports(model)

@@ -1,0 +1,136 @@
+"""OpenRouter on the wire: the model list and the chat request; the rest is core's chat protocol.
+
+Quirks handled here (`providers.md` §3): `modalities` must ask for an image (`["image"]` for
+image-only models), `image_config` carries the aspect ratio and the Gemini 3 size tier, the
+attribution headers name the app, and 502/503 answers are failed generations OpenRouter does
+not bill, so core may resend them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from apiedit.errors import ProviderError, UnsupportedFeatureError
+from apiedit.modelcache import cached_models
+from apiedit.protocols.openai_chat import build_messages, chat_edit, error_mapper
+from apiedit.types import Capability, EditRequest, EditResult, ModelInfo
+
+from .models import CURATED, combine, modalities_for, model_from_listing, remember
+
+if TYPE_CHECKING:
+    from apiedit.settings import ProviderSettings
+
+__all__ = ["APP_TITLE", "APP_URL", "attribution_headers", "edit", "fetch_models", "list_models"]
+
+APP_TITLE = "ComfyUI API Image Edit (apiedit)"
+APP_URL = "https://github.com/apiedit/apiedit"  # the pack's Repository URL; env override below
+RETRYABLE = frozenset({502, 503})  # OpenRouter bills successful generations only (§3.7, §8)
+_RATIO_OF_SIZE = {  # OpenRouter's own aspect-ratio table (§3.3), to suggest the right ratio
+    "1024x1024": "1:1", "832x1248": "2:3", "1248x832": "3:2", "864x1184": "3:4",
+    "1184x864": "4:3", "896x1152": "4:5", "1152x896": "5:4", "768x1344": "9:16",
+    "1344x768": "16:9", "1536x672": "21:9",
+}
+
+
+def attribution_headers() -> dict[str, str]:
+    """OpenRouter's app attribution; `X-Title` is the older spelling some proxies still read."""
+    url = os.environ.get("APIEDIT_OPENROUTER_APP_URL") or APP_URL
+    return {"HTTP-Referer": url, "X-OpenRouter-Title": APP_TITLE, "X-Title": APP_TITLE}
+
+
+# ---- models ----------------------------------------------------------------------------------
+
+
+def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
+    """Every model that can output images (`/models` lists text models only by default)."""
+    key = settings.require_key()
+    body = settings.http.get_json(
+        "models", params={"output_modalities": "image"},
+        headers={"Authorization": f"Bearer {key}", **attribution_headers()},
+        map_error=error_mapper(settings),
+    )
+    entries = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(entries, list):
+        raise ProviderError(
+            f"{settings.label} answered /models without a `data` list; check the base URL "
+            "(it should end in /api/v1).",
+            provider=settings.provider,
+        )
+    found = (model_from_listing(e) for e in entries if isinstance(e, dict))
+    return [m for m in found if m is not None]
+
+
+def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
+    live = cached_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings), curated=[])
+    models = combine(CURATED, live)
+    remember(models)
+    return models
+
+
+def find_model(model_id: str, settings: ProviderSettings) -> ModelInfo | None:
+    return next((m for m in list_models(False, settings) if m.id == model_id), None)
+
+
+# ---- one edit --------------------------------------------------------------------------------
+
+
+def _check_size(request: EditRequest) -> None:
+    if request.size and request.size != "auto":
+        ratio = _RATIO_OF_SIZE.get(request.size)
+        instead = f" ({request.size} is aspect ratio {ratio})" if ratio else ""
+        raise UnsupportedFeatureError(
+            f"OpenRouter image models take an aspect ratio and a resolution tier, not a pixel "
+            f"size: clear the size and set the aspect ratio instead{instead}."
+        )
+
+
+def request_body(request: EditRequest, model: ModelInfo | None,
+                 messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `ChatRequest` for one image (OpenRouter's OpenAPI schema)."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "modalities": modalities_for(model),
+    }
+    image_config: dict[str, Any] = {}
+    if request.aspect_ratio:
+        image_config["aspect_ratio"] = request.aspect_ratio
+    if request.resolution:
+        image_config["image_size"] = request.resolution
+    extra_config = request.extra.get("image_config")
+    if isinstance(extra_config, dict):
+        image_config.update(extra_config)
+    if image_config:
+        body["image_config"] = image_config
+    if request.seed is not None and (model is None or model.supports(Capability.SEED)):
+        body["seed"] = request.seed
+    for key in ("modalities", "provider"):  # power users: routing preferences, forced modalities
+        if key in request.extra:
+            body[key] = request.extra[key]
+    return body
+
+
+def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
+    settings.require_key()
+    _check_size(request)
+    model = find_model(request.model, settings)
+    warnings: list[str] = []
+    recommended = model.extra.get("recommended_max_input_images") if model else None
+    if isinstance(recommended, int) and len(request.images) > recommended:
+        warnings.append(
+            f"{request.model} works best with up to {recommended} input images; "
+            f"{len(request.images)} were sent."
+        )
+    if request.quality:
+        warnings.append("OpenRouter chat image models take no quality setting; it was not sent.")
+    messages = build_messages(
+        request, provider=settings.provider,
+        max_pixels=model.max_input_pixels if model else None,
+    )
+    return chat_edit(
+        request, settings, request_body(request, model, messages),
+        headers=attribution_headers(),
+        map_error=error_mapper(settings, retryable_statuses=RETRYABLE),
+        conversation="native", warnings=warnings,
+    )

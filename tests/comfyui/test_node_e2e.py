@@ -1,0 +1,303 @@
+"""The API Image Edit node in a real headless ComfyUI, installed the way ComfyUI-Manager does it.
+
+Providers point at loopback emulators running in this test process; keys are sentinels passed
+through the environment, and the tests assert they never leak.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from PIL import Image
+
+from apiedit.testing.pytest_plugin import SENTINEL_KEY
+from apiedit_modelscope.emulator import ModelScopeEmulator
+from apiedit_openai.emulator import OpenAIEmulator
+from harness import ComfyEnv, ComfyServer, PromptError, ensure_installed, install_pack_requirements, package_versions
+
+pytestmark = pytest.mark.comfyui
+
+REPO = Path(__file__).resolve().parents[2]
+OUR_DISTS = ["apiedit", "apiedit-comfy", "apiedit-openai", "apiedit-openrouter", "apiedit-pixelwords",
+             "apiedit-gemini", "apiedit-modelscope"]
+PROVIDERS = {"openai", "openrouter", "pixelwords", "gemini", "modelscope"}
+GUARDED = ["torch", "numpy", "Pillow"]
+OPENAI_MODEL = "gpt-image-1.5"
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[tuple[ComfyEnv, dict[str, Any], dict[str, Any]]]:
+    """ComfyUI plus the pack's requirements.txt, installed line by line as Manager does."""
+    env = ensure_installed()
+    subprocess.run([str(env.python), "-m", "pip", "uninstall", "-y", "-q", *OUR_DISTS],
+                   check=False, capture_output=True)
+    before = package_versions(env, GUARDED)
+    install_pack_requirements(env, REPO)
+    after = package_versions(env, GUARDED)
+    yield env, before, after
+
+
+@pytest.fixture(scope="module")
+def emulators() -> Iterator[dict[str, Any]]:
+    started = {"openai": OpenAIEmulator().start(), "modelscope": ModelScopeEmulator().start()}
+    yield started
+    for emulator in started.values():
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def server(installed, emulators) -> Iterator[ComfyServer]:
+    env = installed[0]
+    extra_env = {
+        "OPENAI_API_KEY": SENTINEL_KEY,
+        "APIEDIT_OPENAI_BASE_URL": emulators["openai"].base_url,
+        "MODELSCOPE_API_KEY": SENTINEL_KEY,
+        "APIEDIT_MODELSCOPE_BASE_URL": emulators["modelscope"].base_url,
+    }
+    with ComfyServer(env, REPO, extra_env=extra_env, pack_name="apiedit") as comfy:
+        yield comfy
+
+
+@pytest.fixture(autouse=True)
+def fresh_emulators(emulators) -> None:
+    for emulator in emulators.values():
+        emulator.reset()
+
+
+def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def edit_node(**inputs: Any) -> dict[str, Any]:
+    base = {"provider": "openai", "model": OPENAI_MODEL, "prompt": "a red fox", "seed": 1,
+            "conversation_mode": False}
+    return {"class_type": "APIImageEdit", "inputs": {**base, **inputs}}
+
+
+def workflow(edit: dict[str, Any], loads: dict[str, str] | None = None) -> dict[str, Any]:
+    """LoadImage nodes (id -> uploaded name), the edit node "10", SaveImage "20", info "30"."""
+    graph: dict[str, Any] = {
+        node_id: {"class_type": "LoadImage", "inputs": {"image": name}}
+        for node_id, name in (loads or {}).items()
+    }
+    graph["10"] = edit
+    graph["20"] = {"class_type": "SaveImage", "inputs": {"images": ["10", 0], "filename_prefix": "apiedit"}}
+    graph["30"] = {"class_type": "PreviewAny", "inputs": {"source": ["10", 2]}}  # the info JSON
+    return graph
+
+
+def run(server: ComfyServer, graph: dict[str, Any], timeout: float = 90) -> dict[str, Any]:
+    return server.wait(server.queue(graph), timeout=timeout)
+
+
+def saved_images(server: ComfyServer, entry: dict[str, Any]) -> list[bytes]:
+    images = entry.get("outputs", {}).get("20", {}).get("images", [])
+    return [server.view(i["filename"], i.get("subfolder", ""), i.get("type", "output")) for i in images]
+
+
+def pixels(data: bytes) -> tuple[tuple[int, int], bytes]:
+    img = Image.open(io.BytesIO(data)).convert("RGB")
+    return img.size, img.tobytes()
+
+
+def info_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The node's JSON info output, as shown by the PreviewAny node."""
+    return json.loads(entry["outputs"]["30"]["text"][0])
+
+
+def error_message(entry: dict[str, Any]) -> str:
+    for event, data in entry.get("status", {}).get("messages", []):
+        if event == "execution_error":
+            return f"{data.get('exception_type')}: {data.get('exception_message')}"
+    return ""
+
+
+# ---- installation -----------------------------------------------------------------------------
+
+def test_installing_the_pack_changes_no_torch_numpy_or_pillow(installed) -> None:
+    _env, before, after = installed
+    assert before == after
+    assert before["torch"] and before["numpy"] and before["Pillow"]
+
+
+def test_object_info_shows_the_node_with_every_installed_provider(server: ComfyServer) -> None:
+    info = server.object_info("APIImageEdit")["APIImageEdit"]
+    provider_input = info["input"]["required"]["provider"]
+    assert set(provider_input[1]["options"]) == PROVIDERS
+    assert info["display_name"] == "API Image Edit"
+    assert OPENAI_MODEL in info["input"]["required"]["model"][1]["options"]
+    names = set(info["input"]["required"]) | set(info["input"].get("optional", {}))
+    assert not any("key" in name.lower() for name in names), names
+    assert "Cannot import" not in server.log_text() or "apiedit" not in _import_failures(server)
+
+
+def _import_failures(server: ComfyServer) -> str:
+    return "\n".join(line for line in server.log_text().splitlines() if "IMPORT FAILED" in line)
+
+
+# ---- one workflow per mode --------------------------------------------------------------------
+
+def test_text_to_image_saves_exactly_what_the_provider_returned(server, emulators) -> None:
+    entry = run(server, workflow(edit_node(prompt="a lighthouse at dusk")))
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    call = emulators["openai"].calls[-1]
+    assert call.endpoint == "generations" and call.images == []
+    saved = saved_images(server, entry)
+    assert len(saved) == 1
+    assert pixels(saved[0]) == pixels(call.outputs[0])
+
+
+def test_single_edit_sends_the_loaded_image(server, emulators) -> None:
+    name = server.upload_image(png((64, 48), (200, 40, 40)), "edit-in.png")["name"]
+    graph = workflow(edit_node(prompt="make it blue", image1=["1", 0]), {"1": name})
+    entry = run(server, graph)
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    call = emulators["openai"].calls[-1]
+    assert call.endpoint == "edits" and len(call.images) == 1
+    assert pixels(call.images[0]) == pixels(png((64, 48), (200, 40, 40)))
+    assert pixels(saved_images(server, entry)[0]) == pixels(call.outputs[0])
+
+
+def test_composition_of_three_differently_sized_inputs_keeps_their_order(server, emulators) -> None:
+    inputs = [((64, 48), (250, 0, 0)), ((32, 80), (0, 250, 0)), ((50, 50), (0, 0, 250))]
+    loads = {str(i + 1): server.upload_image(png(size, colour), f"compose-{i}.png")["name"]
+             for i, (size, colour) in enumerate(inputs)}
+    graph = workflow(edit_node(prompt="combine them", image1=["1", 0], image2=["2", 0], image3=["3", 0]), loads)
+    entry = run(server, graph)
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    call = emulators["openai"].calls[-1]
+    assert [pixels(image) for image in call.images] == [pixels(png(s, c)) for s, c in inputs]
+    assert pixels(saved_images(server, entry)[0]) == pixels(call.outputs[0])
+
+
+def test_identical_inputs_with_a_fixed_seed_do_not_call_the_provider_again(server, emulators) -> None:
+    graph = workflow(edit_node(prompt="a cached comet", seed=7))
+    first = run(server, graph)
+    second = run(server, graph)
+    assert first["status"]["status_str"] == second["status"]["status_str"] == "success"
+    assert emulators["openai"].billable_count == 1
+
+
+# ---- failures ---------------------------------------------------------------------------------
+
+def test_a_blocked_answer_is_a_node_error_with_the_reason_and_saves_nothing(server, emulators) -> None:
+    entry = run(server, workflow(edit_node(prompt="emulate:blocked something")))
+    assert entry["status"]["status_str"] == "error"
+    message = error_message(entry)
+    assert "ContentBlockedError" in message and "moderation_blocked" in message
+    assert saved_images(server, entry) == []
+
+
+def test_unknown_model_is_refused_at_validation(server) -> None:
+    with pytest.raises(PromptError) as caught:
+        server.queue(workflow(edit_node(model="no-such-model")))
+    assert "no model 'no-such-model'" in json.dumps(caught.value.node_errors)
+
+
+def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:
+    graph = workflow(edit_node(provider="modelscope", model="Qwen/Qwen-Image", prompt="emulate:slow a cat"))
+    prompt_id = server.queue(graph)
+    deadline = time.monotonic() + 30
+    while not emulators["modelscope"].tasks and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emulators["modelscope"].tasks, "the task was never submitted"
+    time.sleep(1.0)  # let it poll a few times
+    started = time.monotonic()
+    server.interrupt()
+    entry = server.wait(prompt_id, timeout=10)
+    elapsed = time.monotonic() - started
+    assert entry["status"]["status_str"] == "error"
+    events = [event for event, _ in entry["status"]["messages"]]
+    assert "execution_interrupted" in events
+    assert elapsed < 1.5
+    assert emulators["modelscope"].billable_count == 1
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+def test_key_route_is_write_only(server) -> None:
+    import requests
+
+    url = server.url + "/apiedit/keys"
+    answer = requests.post(url, json={"provider": "gemini", "api_key": "sk-route-SENTINEL-42"}, timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"provider": "gemini", "set": True}
+    status = requests.get(url, timeout=10).json()
+    assert status["gemini"] == {"set": True} and status["openai"] == {"set": True}
+    assert "sk-route-SENTINEL-42" not in json.dumps(status)
+
+
+def test_the_sentinel_key_leaks_nowhere(server, emulators) -> None:
+    ok = run(server, workflow(edit_node(prompt="a quiet harbour")))
+    failed = run(server, workflow(edit_node(prompt="emulate:auth")))
+    assert failed["status"]["status_str"] == "error"
+    for data in saved_images(server, ok):
+        chunks = Image.open(io.BytesIO(data)).text
+        assert chunks, "expected ComfyUI's prompt/workflow metadata"
+        assert SENTINEL_KEY not in json.dumps(chunks)
+    import requests
+
+    texts = [
+        json.dumps(server.history()),
+        json.dumps(server.object_info()),
+        requests.get(server.url + "/apiedit/keys", timeout=10).text,
+        requests.get(server.url + "/apiedit/providers", timeout=10).text,
+        server.log_text(),
+        error_message(failed),
+    ]
+    for text in texts:
+        assert SENTINEL_KEY not in text
+        assert "sk-route-SENTINEL-42" not in text
+    assert emulators["openai"].requests[0].headers["authorization"] == f"Bearer {SENTINEL_KEY}"
+
+
+def test_import_time_of_the_pack_is_logged_small(server) -> None:
+    match = re.search(r"([\d.]+) seconds: .*apiedit", server.log_text())
+    assert match, "ComfyUI logs each pack's import time"
+    print(f"\nComfyUI import time of the pack: {match.group(1)} s")
+    assert float(match.group(1)) < 1.0
+
+
+# ---- conversations (run last: one of them restarts ComfyUI) ------------------------------------
+
+def turn(server: ComfyServer, name: str, prompt: str, **inputs: Any) -> dict[str, Any]:
+    node = edit_node(prompt=prompt, conversation_mode=True, conversation_name=name, **inputs)
+    entry = run(server, workflow(node))
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    return entry
+
+
+def test_reset_applies_once_while_the_switch_stays_on(server, emulators) -> None:
+    calls = emulators["openai"].calls
+    turn(server, "reset-once", "a teapot")
+    turn(server, "reset-once", "make it green", reset_conversation=True)
+    assert calls[-1].images == [], "the reset turn starts fresh: no last image fed back"
+    second_output = calls[-1].outputs[0]
+    turn(server, "reset-once", "add steam", reset_conversation=True)
+    assert [pixels(i) for i in calls[-1].images] == [pixels(second_output)], "no second reset"
+
+
+def test_three_turn_conversation_survives_a_comfyui_restart(server, emulators) -> None:
+    calls = emulators["openai"].calls
+    turn(server, "beach", "a portrait of a smiling woman")
+    first = calls[-1]
+    assert first.endpoint == "generations"
+    turn(server, "beach", "add a flower in her hair")
+    second = calls[-1]
+    assert second.endpoint == "edits"
+    assert [pixels(i) for i in second.images] == [pixels(first.outputs[0])]
+    server.restart()
+    entry = turn(server, "beach", "change the background to a beach")
+    third = calls[-1]
+    assert [pixels(i) for i in third.images] == [pixels(second.outputs[0])]
+    assert pixels(saved_images(server, entry)[0]) == pixels(third.outputs[0])
+    info = info_of(entry)
+    assert info["conversation"] == "last_image" and info["turn"] == 3
