@@ -222,6 +222,61 @@ def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, e
     assert emulators["modelscope"].billable_count == 1
 
 
+# ---- web extension, routes and progress ------------------------------------------------------
+
+def test_web_extension_is_served_and_is_valid_javascript(server, tmp_path) -> None:
+    import requests
+
+    scripts = requests.get(server.url + "/extensions", timeout=10).json()
+    ours = [path for path in scripts if path.startswith("/extensions/apiedit/")]
+    assert ours == ["/extensions/apiedit/apiedit.js"]
+    source = requests.get(server.url + ours[0], timeout=10).text
+    assert "/apiedit/models" in source and "/apiedit/keys" in source
+    module = tmp_path / "apiedit.mjs"
+    module.write_text(source)
+    subprocess.run(["node", "--check", str(module)], check=True, capture_output=True)
+
+
+def test_models_route_serves_each_provider_and_refreshes_from_the_provider(server, emulators) -> None:
+    import requests
+
+    for provider in PROVIDERS:
+        answer = requests.get(server.url + "/apiedit/models", params={"provider": provider}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["models"], provider
+    assert emulators["openai"].requests_to("/models") == []  # no network without refresh
+    refreshed = requests.get(server.url + "/apiedit/models",
+                             params={"provider": "openai", "refresh": "1"}, timeout=30).json()
+    assert emulators["openai"].requests_to("/models")
+    assert OPENAI_MODEL in [m["id"] for m in refreshed["models"]]
+    missing = requests.get(server.url + "/apiedit/models", params={"provider": "nope"}, timeout=10)
+    assert missing.status_code == 404
+
+
+def test_progress_text_is_shown_under_the_node(server, emulators) -> None:
+    import struct
+
+    import websocket
+
+    ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/ws?clientId={server.client_id}", timeout=30)
+    try:
+        prompt_id = server.queue(workflow(edit_node(prompt="a progress report")))
+        texts = []
+        while True:
+            message = ws.recv()
+            if isinstance(message, bytes) and struct.unpack(">I", message[:4])[0] == 3:  # TEXT
+                length = struct.unpack(">I", message[4:8])[0]
+                texts.append((message[8:8 + length].decode(), message[8 + length:].decode()))
+            elif isinstance(message, str):
+                event = json.loads(message)
+                if event["type"] in ("executing",) and event["data"].get("node") is None \
+                        and event["data"].get("prompt_id") == prompt_id:
+                    break
+    finally:
+        ws.close()
+    assert ("10", "openai: sending 0 image(s) to gpt-image-1.5") in texts
+    assert any(node == "10" and "received 1 image" in text for node, text in texts)
+
+
 # ---- keys ---------------------------------------------------------------------------------------
 
 def test_key_route_is_write_only(server) -> None:
