@@ -43,6 +43,38 @@ def models(provider: str, *, refresh: bool = False) -> list[ModelInfo]:
     return found
 
 
+_refreshing: set[str] = set()
+
+
+def refresh_if_stale(provider: str) -> bool:
+    """Start a background refresh when the provider's stored list is missing or older than
+    its TTL, so model lists stay current without anyone waiting on the network. True if one
+    was started."""
+    from apiedit.modelcache import DEFAULT_TTL, cache_age
+
+    try:
+        age = cache_age(default_host().settings(provider))
+    except Exception as exc:
+        log.warning("could not check the %s model cache: %s", provider, exc)
+        return False
+    if age is not None and age < DEFAULT_TTL:
+        return False
+    with _lock:
+        if provider in _refreshing:
+            return False
+        _refreshing.add(provider)
+
+    def run() -> None:
+        try:
+            models(provider, refresh=True)
+        finally:
+            with _lock:
+                _refreshing.discard(provider)
+
+    threading.Thread(target=run, name=f"apiedit-models-{provider}", daemon=True).start()
+    return True
+
+
 def usable_model_ids(provider: str) -> list[str]:
     return [m.id for m in models(provider) if not m.retired]
 

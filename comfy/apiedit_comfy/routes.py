@@ -47,6 +47,8 @@ def register(routes: Any) -> None:
         refresh = request.query.get("refresh") in ("1", "true")
         if provider not in catalog.provider_ids():
             return web.json_response({"error": f"unknown provider {provider!r}"}, status=404)
+        if not refresh:
+            catalog.refresh_if_stale(provider)  # answers now; the fresh list serves the next call
         rows = await asyncio.get_running_loop().run_in_executor(None, _model_rows, provider, refresh)
         return web.json_response({"provider": provider, "models": rows})
 

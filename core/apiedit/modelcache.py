@@ -20,7 +20,7 @@ from .redact import get_logger
 from .settings import ProviderSettings
 from .types import ModelInfo
 
-__all__ = ["DEFAULT_TTL", "cached_models", "merge_models"]
+__all__ = ["DEFAULT_TTL", "cache_age", "cached_models", "merge_models"]
 
 DEFAULT_TTL = 24 * 3600.0
 log = get_logger("apiedit.modelcache")
@@ -51,6 +51,13 @@ def _write(path: Path, models: list[ModelInfo]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(payload, fh)
     os.replace(tmp, path)
+
+
+def cache_age(settings: ProviderSettings) -> float | None:
+    """Seconds since the provider's list was last fetched, or None if it never was."""
+    path = _cache_file(settings)
+    cached = _read(path) if path else None
+    return None if cached is None else max(0.0, time.time() - cached[0])
 
 
 def merge_models(curated: Iterable[ModelInfo], live: Iterable[ModelInfo]) -> list[ModelInfo]:

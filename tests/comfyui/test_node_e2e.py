@@ -243,10 +243,17 @@ def test_models_route_serves_each_provider_and_refreshes_from_the_provider(serve
     for provider in PROVIDERS:
         answer = requests.get(server.url + "/apiedit/models", params={"provider": provider}, timeout=10)
         assert answer.status_code == 200 and answer.json()["models"], provider
-    assert emulators["openai"].requests_to("/models") == []  # no network without refresh
+    # No list was ever fetched, so the first look started a background refresh (no waiting).
+    deadline = time.monotonic() + 10
+    while not emulators["openai"].requests_to("/models") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(emulators["openai"].requests_to("/models")) == 1
+    requests.get(server.url + "/apiedit/models", params={"provider": "openai"}, timeout=10)
+    time.sleep(0.5)
+    assert len(emulators["openai"].requests_to("/models")) == 1  # fresh now: no new fetch
     refreshed = requests.get(server.url + "/apiedit/models",
                              params={"provider": "openai", "refresh": "1"}, timeout=30).json()
-    assert emulators["openai"].requests_to("/models")
+    assert len(emulators["openai"].requests_to("/models")) == 2
     assert OPENAI_MODEL in [m["id"] for m in refreshed["models"]]
     missing = requests.get(server.url + "/apiedit/models", params={"provider": "nope"}, timeout=10)
     assert missing.status_code == 404
