@@ -27,6 +27,7 @@ __all__ = [
     "error_from_response",
     "error_from_status",
     "error_message",
+    "json_object",
     "parse_retry_after",
     "request_id_from",
 ]
@@ -77,6 +78,20 @@ def _json(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def json_object(response: requests.Response, label: str, provider: str | None, *,
+                expected: str = "JSON", hint: str = "Check the base URL.") -> dict[str, Any]:
+    """The JSON object a 2xx answer carries; anything else (a proxy's page, a wrong base URL)
+    is a ProviderError naming the status, what was expected and `hint` for what to check."""
+    body = _json(response)
+    if not isinstance(body, dict):
+        raise ProviderError(
+            f"{label} answered HTTP {response.status_code} with a body that is not {expected}. {hint}",
+            provider=provider, status=response.status_code,
+            request_id=request_id_from(response.headers),
+        )
+    return body
 
 
 def error_message(body: Any, fallback: str = "") -> tuple[str, str | None]:

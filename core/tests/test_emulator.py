@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from apiedit.testing.emulator import ERROR_KINDS, Emulator, Fault, RecordedRequest, Response
+from apiedit.testing.emulator import ERROR_KINDS, Emulator, Fault, RecordedRequest, Response, sniff_image
 from apiedit.testing.pytest_plugin import (  # noqa: F401  (fixtures, also without the entry point)
     apiedit_home,
     emulator_factory,
@@ -439,3 +439,15 @@ def test_emulator_factory_stops_its_emulators_at_teardown(pytester: pytest.Pytes
         """
     )
     pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(("head", "mime"), [
+    (b"\x89PNG\r\n\x1a\n\0\0", "image/png"),
+    (b"\xff\xd8\xff\xe0", "image/jpeg"),
+    (b"RIFF\0\0\0\0WEBPVP8 ", "image/webp"),
+    (b"\0\0\0\x18ftypheic", "image/heic"),
+    (b"GIF89a", None),
+    (b"<html>", None),
+])
+def test_sniff_image_reads_the_magic_bytes_emulated_apis_accept(head: bytes, mime: str | None) -> None:
+    assert sniff_image(head) == mime

@@ -27,14 +27,15 @@ from apiedit.protocols.openai_chat import (
     build_messages,
     chat_edit,
     error_mapper,
+    fetch_model_list,
     find_images_in_text,
 )
 from apiedit.redact import register_secret
 from apiedit.settings import ProviderSettings
-from apiedit.testing.chat_emulator import ChatEmulator, block_colours, decode_data_url
+from apiedit.testing.chat_emulator import ChatEmulator, block_colours, colours_close, decode_data_url
 from apiedit.testing.conformance import sample_png
 from apiedit.testing.emulator import Fault, Response
-from apiedit.types import EditRequest, ImageData, Turn
+from apiedit.types import EditRequest, ImageData, ModelInfo, Turn
 
 RED, GREEN, BLUE, GREY = (220, 20, 20), (20, 200, 40), (30, 40, 220), (128, 128, 128)
 
@@ -70,10 +71,6 @@ def run(settings: ProviderSettings, prompt: str = "a fox", *, images: tuple[Imag
     if seed is not None:
         body["seed"] = seed
     return chat_edit(request, settings, body, map_error=mapper)
-
-
-def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 6) -> bool:
-    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
 
 
 # ---- finding images in text --------------------------------------------------------------------
@@ -188,7 +185,7 @@ def test_inputs_over_the_pixel_budget_are_downscaled() -> None:
 
 def test_message_images_answer_returns_the_image_and_text(relay: RelayEmulator, settings: ProviderSettings) -> None:
     result = run(settings, images=(png(RED), png(BLUE)))
-    assert [close(c, e) for c, e in zip(block_colours(result.images[0].data, 2), (RED, BLUE))] == [True, True]
+    assert [colours_close(c, e) for c, e in zip(block_colours(result.images[0].data, 2), (RED, BLUE))] == [True, True]
     assert result.text == "Here is your image."
     assert result.request_id == relay.last_chat().answer_id
     assert result.usage["total_tokens"] > 0
@@ -293,6 +290,30 @@ def test_changed_reasoning_details_are_refused_by_the_emulator(relay: RelayEmula
                     state={"reasoning_details": tampered}))
     with pytest.raises(InvalidInputError, match="thought signature"):
         run(settings, "again", history=history, model="relay-thinking-image")
+
+
+# ---- the model list ----------------------------------------------------------------------------
+
+
+def test_model_list_is_one_authorised_get_and_parse_picks_the_entries(relay: RelayEmulator,
+                                                                      settings: ProviderSettings) -> None:
+    relay.models = [{"id": "relay-image"}, {"id": "relay-text"}, "not an entry"]  # type: ignore[list-item]
+    models = fetch_model_list(
+        settings, parse=lambda e: ModelInfo(e["id"]) if e["id"].endswith("image") else None,
+        params={"kind": "image"}, headers={"X-Title": "apiedit"},
+    )
+    assert [m.id for m in models] == ["relay-image"]
+    (sent,) = relay.requests_to(r"/models$", "GET")
+    assert sent.headers["authorization"] == f"Bearer {settings.api_key}"
+    assert sent.headers["x-title"] == "apiedit" and sent.query == {"kind": ["image"]}
+    assert not sent.billable
+
+
+def test_model_list_without_a_data_list_says_what_to_check(relay: RelayEmulator,
+                                                           settings: ProviderSettings) -> None:
+    relay.route("GET", r"/models$", lambda r, m: {"models": []})
+    with pytest.raises(ProviderError, match=r"without a `data` list; check the proxy\.$"):
+        fetch_model_list(settings, parse=lambda e: None, hint="check the proxy.")
 
 
 # ---- n > 1 -------------------------------------------------------------------------------------

@@ -18,20 +18,14 @@ __all__ = ["ImageFiles", "extension_for"]
 
 _TEMP_SUFFIX = ".tmp"
 _STALE_TEMP_S = 3600.0  # a temp file this old belongs to a writer that died
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 def extension_for(data: bytes) -> str:
     """The file extension the magic bytes announce ('bin' when unknown)."""
-    head = bytes(data[:12])
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    return "bin"
+    from ..images import sniff_mime  # here, so that importing the store never loads Pillow
+
+    return _EXTENSIONS.get(sniff_mime(data) or "", "bin")
 
 
 def _fsync_dir(path: Path) -> None:

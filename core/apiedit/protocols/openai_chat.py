@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ..download import download_image
-from ..errormap import error_from_status, error_message, parse_retry_after, request_id_from
+from ..errormap import error_from_status, error_message, json_object, parse_retry_after, request_id_from
 from ..errors import (
     ApiEditError,
     AuthenticationError,
@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..images import b64decode_any, normalize_output, parse_data_url, prepare_upload, to_data_url
 from ..redact import get_logger
-from ..types import EditRequest, EditResult, ImageData, Turn
+from ..types import EditRequest, EditResult, ImageData, ModelInfo, Turn
 
 if TYPE_CHECKING:
     import requests
@@ -53,6 +53,7 @@ __all__ = [
     "chat_edit",
     "error_from_envelope",
     "error_mapper",
+    "fetch_model_list",
     "find_images_in_text",
     "image_part",
     "map_error",
@@ -192,19 +193,36 @@ def send_chat(
         "POST", path, billable=True, map_error=map_error or error_mapper(settings),
         json=dict(body), headers={**(headers or {}), "Authorization": f"Bearer {key}"},
     )
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise ProviderError(
-            f"{settings.label} answered HTTP {response.status_code} with a body that is not a "
-            "chat completion. Check that the base URL points at an OpenAI-compatible API "
-            "(it usually ends in /v1).",
-            provider=settings.provider, status=response.status_code,
-            request_id=request_id_from(response.headers),
-        )
+    payload = json_object(
+        response, settings.label, settings.provider, expected="a chat completion",
+        hint="Check that the base URL points at an OpenAI-compatible API (it usually ends in /v1).",
+    )
     return payload, response.headers
+
+
+def fetch_model_list(
+    settings: ProviderSettings,
+    *,
+    parse: Callable[[dict[str, Any]], ModelInfo | None],
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    hint: str = "check the base URL.",
+) -> list[ModelInfo]:
+    """An OpenAI-style `GET /models` list (`{"data": [...]}`), one free GET; `parse` turns an
+    entry into a ModelInfo or None to skip it, `hint` ends the error when there is no list."""
+    key = settings.require_key()
+    body = settings.http.get_json(
+        "models", params=params, headers={"Authorization": f"Bearer {key}", **(headers or {})},
+        map_error=error_mapper(settings),
+    )
+    entries = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(entries, list):
+        raise ProviderError(
+            f"{settings.label} answered /models without a `data` list; {hint}",
+            provider=settings.provider,
+        )
+    found = (parse(e) for e in entries if isinstance(e, dict))
+    return [m for m in found if m is not None]
 
 
 # ---- answers ---------------------------------------------------------------------------------

@@ -43,7 +43,10 @@ from typing import Any, ClassVar
 
 from .emulator import Emulator, RecordedRequest, Response
 
-__all__ = ["STYLES", "ChatCall", "ChatEmulator", "block_colours", "mean_colour"]
+__all__ = [
+    "STYLES", "ChatCall", "ChatEmulator", "block_colours", "colours_close", "decode_data_url",
+    "mean_colour", "message_images",
+]
 
 STYLES = (
     "images", "null_content", "two_images", "markdown_data", "markdown_https", "bare_url",
@@ -118,6 +121,19 @@ def block_colours(data: bytes, count: int) -> list[tuple[int, int, int]]:
         w, h = rgb.size
         pixels = [rgb.getpixel((int((i + 0.5) * w / count), h // 2)) for i in range(count)]
         return [(int(p[0]), int(p[1]), int(p[2])) for p in pixels]  # type: ignore[index]
+
+
+def colours_close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 6) -> bool:
+    """Whether two colours match within `tolerance` per channel (encoders shift them a little)."""
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
+
+
+def message_images(message: dict[str, Any]) -> list[bytes]:
+    """The bytes of a chat message's `image_url` parts, in order (none for plain text)."""
+    content = message["content"]
+    if isinstance(content, str):
+        return []
+    return [decode_data_url(p["image_url"]["url"]) for p in content if p["type"] == "image_url"]
 
 
 def _png(colours: list[tuple[int, int, int]], ratio: str | None, fmt: str = "PNG") -> bytes:

@@ -38,6 +38,7 @@ __all__ = [
     "HandlerResult",
     "RecordedRequest",
     "Response",
+    "sniff_image",
 ]
 
 log = get_logger(__name__)
@@ -53,6 +54,20 @@ FormPart = tuple[str, Union[str, bytes], Union[str, None], Union[str, None]]
 _STRIPPED_HEADERS = {"content-length", "transfer-encoding"}  # the server owns framing
 _MAX_LINE = 65536
 _FILE_ROUTE = r"/_files/(?P<file_id>[0-9a-f]{32})(?:\.[A-Za-z0-9]+)?"  # see serve_bytes
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type the magic bytes announce (PNG, JPEG, WebP, HEIC), or None. Emulators judge
+    uploads with this, not the client's `apiedit.images`, so they never share its mistakes."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "image/heic"
+    return None
 
 
 # --------------------------------------------------------------------------------- requests

@@ -26,7 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from apiedit.testing.emulator import ERROR_KINDS, Emulator, RecordedRequest, Response
+from apiedit.testing.emulator import ERROR_KINDS, Emulator, RecordedRequest, Response, sniff_image
 
 from .models import ASPECT_RATIOS, RESOLUTIONS, family_of, output_size
 
@@ -66,18 +66,6 @@ def _b64decode(text: Any) -> bytes:
     if len(raw) % 4 == 1:
         raise ValueError("bad length")
     return base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
-
-
-def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp":
-        return "image/heic"
-    return None
 
 
 def _error(status: int, google_status: str, message: str, details: list[Any] | None = None,
@@ -329,7 +317,7 @@ class GeminiEmulator(Emulator):
                                   "(TYPE_BYTES), Base64 decoding failed.")
                 if inline.get("mimeType") not in _INPUT_MIME:
                     return _error(400, "INVALID_ARGUMENT", f"Unsupported MIME type: {inline.get('mimeType')}")
-                if _sniff(data) is None:
+                if sniff_image(data) is None:
                     return _error(400, "INVALID_ARGUMENT", "Unable to process input image. Please retry or "
                                   "report in https://developers.generativeai.google/guide/troubleshooting")
             normalised.append({**content, "role": role})

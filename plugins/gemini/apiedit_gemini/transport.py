@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from apiedit import ApiEditError, ConfigurationError, ProviderError
+from apiedit.errormap import json_object
 from apiedit.redact import get_logger
 
 from . import wire
@@ -96,18 +97,9 @@ def _mapper(settings: Any) -> Callable[[requests.Response], ApiEditError]:
 
 
 def _json(response: requests.Response, label: str) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise ProviderError(
-            f"{label} answered HTTP {response.status_code} with something that is not JSON "
-            f"({response.headers.get('content-type', 'no content type')}). The request may have "
-            "been billed. Check the base URL.",
-            provider=wire.PROVIDER,
-        )
-    return data
+    kind = response.headers.get("content-type", "no content type")
+    return json_object(response, label, wire.PROVIDER, expected=f"JSON ({kind})",
+                       hint="The request may have been billed. Check the base URL.")
 
 
 def _send_rest(settings: Any, key: str, root: str, version: str, model: str, body: dict[str, Any]) -> dict[str, Any]:

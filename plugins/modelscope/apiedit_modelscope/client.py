@@ -26,6 +26,7 @@ from apiedit import (
     UnsupportedFeatureError,
 )
 from apiedit.download import download_image
+from apiedit.errormap import json_object
 from apiedit.images import normalize_output, parse_data_url, prepare_upload, to_data_url
 from apiedit.modelcache import cached_models
 from apiedit.protocols.async_tasks import TaskState, poll_task
@@ -34,7 +35,6 @@ from apiedit.redact import get_logger
 from . import models, wire
 
 if TYPE_CHECKING:
-    import requests
     from apiedit.settings import ProviderSettings
 
 __all__ = ["fetch_models", "forget_urls", "list_models", "resolve_model", "run"]
@@ -170,21 +170,6 @@ class _Task:
     final: dict[str, Any] | None = None  # the submit answer already ended the task
 
 
-def _json_body(response: requests.Response, settings: ProviderSettings, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ProviderError(
-            f"{settings.label} answered the {what} with something that is not a JSON object "
-            f"(HTTP {response.status_code}). If this is a proxy, check its base URL.",
-            provider=settings.provider,
-            status=response.status_code,
-        )
-    return body
-
-
 def _submit(
     settings: ProviderSettings, key: str, body: dict[str, Any], seed: int | None, limits: dict[str, Any]
 ) -> _Task:
@@ -197,7 +182,8 @@ def _submit(
         headers={**_auth(key), **wire.SUBMIT_HEADERS},
     )
     limits.update(wire.rate_limit_info(response.headers))
-    data = _json_body(response, settings, "image request")
+    data = json_object(response, settings.label, settings.provider, expected="a JSON object",
+                       hint="If this is a proxy, check its base URL.")
     request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else None
     task_id = str(data.get("task_id") or "")
     if "task_status" in data and wire.task_state(data) in (TaskState.SUCCEEDED, TaskState.FAILED):

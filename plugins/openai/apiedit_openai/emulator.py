@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from apiedit.testing.emulator import Emulator, RecordedRequest, Response
+from apiedit.testing.emulator import Emulator, RecordedRequest, Response, sniff_image
 
 __all__ = ["EmulatedCall", "OpenAIEmulator"]
 
@@ -124,16 +124,6 @@ def _error(status: int, message: str, kind: str = "invalid_request_error",
 
 def _invalid(message: str, param: str | None = None, code: str | None = "invalid_value") -> _Reject:
     return _Reject(_error(400, message, param=param, code=code))
-
-
-def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _colour(text: str) -> tuple[int, int, int]:
@@ -403,8 +393,8 @@ class OpenAIEmulator(Emulator):
                            param="image", code="array_above_max_length")
         first = None
         for index, data in enumerate(images, 1):
-            mime = _sniff(data)
-            if mime is None:
+            mime = sniff_image(data)
+            if mime not in GPT_FORMATS.values():
                 raise _invalid("Invalid file 'image': unsupported mimetype. Supported file "
                                "formats are 'image/jpeg', 'image/png', and 'image/webp'.",
                                param="image", code="unsupported_file_mimetype")
@@ -418,7 +408,7 @@ class OpenAIEmulator(Emulator):
                                code="image_too_large")
             first = first or img
         if mask is not None:
-            if _sniff(mask) != "image/png":
+            if sniff_image(mask) != "image/png":
                 raise _invalid("Invalid mask: must be a PNG file.", param="mask",
                                code="invalid_image_format")
             mask_img = self._open(mask, "mask")

@@ -12,15 +12,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+from apiedit.modeltable import ModelTable
 from apiedit.types import Capability, ModelInfo
 
 __all__ = [
     "CURATED",
     "STANDARD_RATIOS",
+    "TABLE",
     "combine",
     "modalities_for",
     "model_from_listing",
-    "remember",
     "supports_conversation",
 ]
 
@@ -82,8 +83,6 @@ CURATED: list[ModelInfo] = [
         replacement="google/gemini-2.5-flash-image", extra=_TEXT_AND_IMAGE,
     ),
 ]
-
-_known: dict[str, ModelInfo] = {m.id: m for m in CURATED}
 
 
 def _strings(value: Any) -> list[str]:
@@ -148,15 +147,11 @@ def combine(curated: Iterable[ModelInfo], live: Iterable[ModelInfo]) -> list[Mod
     return merged
 
 
-def remember(models: Iterable[ModelInfo]) -> None:
-    """Note models seen in a list, so `supports_conversation` (which gets only an id) agrees."""
-    for model in models:
-        _known[model.id] = model
+TABLE = ModelTable(CURATED, merge=combine)
 
 
 def supports_conversation(model_id: str) -> bool:
-    known = _known.get(model_id)
-    return known is not None and known.supports(C.CONVERSATION)
+    return TABLE.supports(model_id, C.CONVERSATION)
 
 
 def modalities_for(model: ModelInfo | None) -> list[str]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from apiedit.errors import ProviderError, UnsupportedFeatureError
-from apiedit.modelcache import cached_models
-from apiedit.protocols.openai_chat import build_messages, chat_edit, error_mapper
+from apiedit.errors import UnsupportedFeatureError
+from apiedit.protocols.openai_chat import build_messages, chat_edit, error_mapper, fetch_model_list
 from apiedit.types import Capability, EditRequest, EditResult, ModelInfo
 
-from .models import CURATED, combine, modalities_for, model_from_listing, remember
+from .models import TABLE, modalities_for, model_from_listing
 
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
@@ -44,32 +43,18 @@ def attribution_headers() -> dict[str, str]:
 
 def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
     """Every model that can output images (`/models` lists text models only by default)."""
-    key = settings.require_key()
-    body = settings.http.get_json(
-        "models", params={"output_modalities": "image"},
-        headers={"Authorization": f"Bearer {key}", **attribution_headers()},
-        map_error=error_mapper(settings),
+    return fetch_model_list(
+        settings, parse=model_from_listing, params={"output_modalities": "image"},
+        headers=attribution_headers(), hint="check the base URL (it should end in /api/v1).",
     )
-    entries = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(entries, list):
-        raise ProviderError(
-            f"{settings.label} answered /models without a `data` list; check the base URL "
-            "(it should end in /api/v1).",
-            provider=settings.provider,
-        )
-    found = (model_from_listing(e) for e in entries if isinstance(e, dict))
-    return [m for m in found if m is not None]
 
 
 def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    live = cached_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings), curated=[])
-    models = combine(CURATED, live)
-    remember(models)
-    return models
+    return TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
 
 
 def find_model(model_id: str, settings: ProviderSettings) -> ModelInfo | None:
-    return next((m for m in list_models(False, settings) if m.id == model_id), None)
+    return TABLE.find_model(model_id, settings)
 
 
 # ---- one edit --------------------------------------------------------------------------------

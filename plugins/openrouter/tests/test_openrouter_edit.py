@@ -18,7 +18,7 @@ from apiedit.errors import (
     UnsupportedFeatureError,
 )
 from apiedit.host import Host
-from apiedit.testing.chat_emulator import block_colours, decode_data_url
+from apiedit.testing.chat_emulator import block_colours, colours_close, decode_data_url, message_images
 from apiedit.testing.emulator import Fault
 from apiedit.types import Capability, EditRequest, EditResult, ImageData, Turn
 from apiedit_openrouter.emulator import OpenRouterEmulator
@@ -26,17 +26,6 @@ from apiedit_openrouter.emulator import OpenRouterEmulator
 RED, GREEN, BLUE, YELLOW = (220, 20, 20), (20, 200, 40), (30, 40, 220), (230, 220, 30)
 GEMINI = "google/gemini-2.5-flash-image"
 GEMINI_3 = "google/gemini-3-pro-image-preview"
-
-
-def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 6) -> bool:
-    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
-
-
-def sent_images(message: dict[str, Any]) -> list[bytes]:
-    content = message["content"]
-    if isinstance(content, str):
-        return []
-    return [decode_data_url(p["image_url"]["url"]) for p in content if p["type"] == "image_url"]
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -60,17 +49,17 @@ def test_edit_with_one_image_sends_it_as_a_data_url(call: Callable[..., EditResu
     result = call(images=(source,), prompt="make it night")
     message = emulator.last_chat().messages[-1]
     assert message["content"][0] == {"type": "text", "text": "make it night"}
-    assert sent_images(message) == [source.data]
-    assert close(block_colours(result.images[0].data, 1)[0], RED)
+    assert message_images(message) == [source.data]
+    assert colours_close(block_colours(result.images[0].data, 1)[0], RED)
 
 
 def test_four_images_arrive_in_order_in_one_call(call: Callable[..., EditResult], png: Any,
                                                  emulator: OpenRouterEmulator) -> None:
     inputs = tuple(png(c) for c in (RED, GREEN, BLUE, YELLOW))
     result = call(model=GEMINI_3, images=inputs, prompt="combine them")
-    assert sent_images(emulator.last_chat().messages[-1]) == [i.data for i in inputs]
+    assert message_images(emulator.last_chat().messages[-1]) == [i.data for i in inputs]
     colours = block_colours(result.images[0].data, 4)
-    assert all(close(c, e) for c, e in zip(colours, (RED, GREEN, BLUE, YELLOW)))
+    assert all(colours_close(c, e) for c, e in zip(colours, (RED, GREEN, BLUE, YELLOW)))
     assert emulator.billable_count == 1
 
 
@@ -192,7 +181,7 @@ def test_third_turn_carries_the_whole_history_verbatim(call: Callable[..., EditR
         assert [decode_data_url(i["image_url"]["url"]) for i in messages[index]["images"]] == [made.output]
         assert messages[index]["content"] == answer.text
     # turn 2's image is attached to the new request, so the model sees what it is to change
-    assert sent_images(messages[4]) == [calls[1].output]
+    assert message_images(messages[4]) == [calls[1].output]
     assert third.info["conversation"] == "native"
     assert third.state["reasoning_details"] == calls[2].reasoning_details
 

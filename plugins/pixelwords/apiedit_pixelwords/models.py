@@ -7,12 +7,13 @@ limits are the original's (up to 4 input images) unless the upstream model is kn
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from apiedit.modeltable import ModelTable
 from apiedit.types import Capability, ModelInfo
 
-__all__ = ["CURATED", "combine", "model_from_listing", "remember", "supports_conversation"]
+__all__ = ["CURATED", "TABLE", "model_from_listing", "supports_conversation"]
 
 C = Capability
 MAX_N = 8  # chat has no `n`: apiedit makes n parallel calls, each billed once
@@ -53,8 +54,6 @@ _IMAGE_HINTS = (
 _NOT_IMAGE = ("vision", "embedding", "glm-4v", "llava", "-vl", "tts", "whisper", "audio", "video",
               "understanding")
 
-_known: dict[str, ModelInfo] = {m.id: m for m in CURATED}
-
 
 def model_from_listing(entry: Mapping[str, Any]) -> ModelInfo | None:
     """An OpenAI-style `/models` entry as ModelInfo, or None when the id is not an image model.
@@ -74,20 +73,8 @@ def model_from_listing(entry: Mapping[str, Any]) -> ModelInfo | None:
                      extra={"owned_by": owner} if owner else {})
 
 
-def combine(curated: Iterable[ModelInfo], live: Iterable[ModelInfo]) -> list[ModelInfo]:
-    """Curated models first (their limits are known), then those only the relay lists."""
-    merged = {m.id: m for m in curated}
-    for model in live:
-        merged.setdefault(model.id, model)
-    return list(merged.values())
-
-
-def remember(models: Iterable[ModelInfo]) -> None:
-    """Note models seen in a list, so `supports_conversation` (which gets only an id) agrees."""
-    for model in models:
-        _known[model.id] = model
+TABLE = ModelTable(CURATED)
 
 
 def supports_conversation(model_id: str) -> bool:
-    known = _known.get(model_id)
-    return known is not None and known.supports(C.CONVERSATION)
+    return TABLE.supports(model_id, C.CONVERSATION)

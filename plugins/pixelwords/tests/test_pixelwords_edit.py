@@ -20,7 +20,7 @@ from apiedit.errors import (
     UnsupportedFeatureError,
 )
 from apiedit.host import Host
-from apiedit.testing.chat_emulator import STYLES, block_colours, decode_data_url
+from apiedit.testing.chat_emulator import STYLES, block_colours, colours_close, message_images
 from apiedit.testing.emulator import Fault
 from apiedit.types import Capability, EditRequest, EditResult, Turn
 from apiedit_pixelwords.emulator import PixelWordsEmulator
@@ -28,17 +28,6 @@ from apiedit_pixelwords.emulator import PixelWordsEmulator
 RED, GREEN, BLUE, YELLOW = (220, 20, 20), (20, 200, 40), (30, 40, 220), (230, 220, 30)
 IMAGE_STYLES = ("images", "null_content", "markdown_data", "markdown_https", "bare_url", "bare_data",
                 "parts", "jpeg_as_png", "two_images")
-
-
-def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 6) -> bool:
-    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
-
-
-def sent_images(message: dict[str, Any]) -> list[bytes]:
-    content = message["content"]
-    if isinstance(content, str):
-        return []
-    return [decode_data_url(p["image_url"]["url"]) for p in content if p["type"] == "image_url"]
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -66,16 +55,16 @@ def test_text_to_image_from_a_markdown_data_link(call: Callable[..., EditResult]
 def test_edit_with_one_image(call: Callable[..., EditResult], emulator: PixelWordsEmulator, png: Any) -> None:
     source = png(GREEN)
     result = call(model="gemini-2.5-flash-image-hd", images=(source,))
-    assert sent_images(emulator.last_chat().messages[-1]) == [source.data]
-    assert close(block_colours(result.images[0].data, 1)[0], GREEN)
+    assert message_images(emulator.last_chat().messages[-1]) == [source.data]
+    assert colours_close(block_colours(result.images[0].data, 1)[0], GREEN)
 
 
 def test_four_images_arrive_in_order(call: Callable[..., EditResult], emulator: PixelWordsEmulator,
                                      png: Any) -> None:
     inputs = tuple(png(c) for c in (RED, GREEN, BLUE, YELLOW))
     result = call(images=inputs)
-    assert sent_images(emulator.last_chat().messages[-1]) == [i.data for i in inputs]
-    assert all(close(c, e) for c, e in zip(block_colours(result.images[0].data, 4),
+    assert message_images(emulator.last_chat().messages[-1]) == [i.data for i in inputs]
+    assert all(colours_close(c, e) for c, e in zip(block_colours(result.images[0].data, 4),
                                            (RED, GREEN, BLUE, YELLOW)))
 
 
@@ -202,7 +191,7 @@ def test_third_turn_resends_the_text_history_and_the_last_image(call: Callable[.
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
     assert [m["content"] for m in messages[:4]] == ["draw a house", first.text, "paint it green", second.text]
     assert all("images" not in m for m in messages)  # relays may not forward them (UNCONFIRMED)
-    assert sent_images(messages[4]) == [emulator.chats[1].output]
+    assert message_images(messages[4]) == [emulator.chats[1].output]
     assert third.info["conversation"] == "native"
 
 
