@@ -15,9 +15,6 @@ from .errors import ApiEditError
 __all__ = ["main"]
 
 
-_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
-
-
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True))
 
@@ -84,11 +81,12 @@ def _read_image(path: str) -> Any:
 
 
 def _save(result: Any, out: Path, stem: str) -> list[str]:
+    from .images import extension_for
+
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, image in enumerate(result.images, 1):
-        ext = _EXTENSIONS.get(image.mime_type, ".bin")
-        path = out / f"{stem}-{index}{ext}"
+        path = out / f"{stem}-{index}.{extension_for(image.data)}"
         path.write_bytes(image.data)
         paths.append(str(path))
     return paths

@@ -26,6 +26,7 @@ def _sample_png(colour: tuple[int, int, int], size: tuple[int, int] = (96, 64)) 
 
 def run_demo(only: list[str] | None, out: Path) -> int:
     from .host import default_host
+    from .images import extension_for
     from .types import EditRequest, ImageData
 
     host = default_host()
@@ -57,7 +58,7 @@ def run_demo(only: list[str] | None, out: Path) -> int:
                     failures += 1
                     print(f"{provider:<11} {job:<14} FAILED: {exc}")
                     continue
-                path = out / f"{provider}-{job}.png"
+                path = out / f"{provider}-{job}.{extension_for(result.images[0].data)}"
                 path.write_bytes(result.images[0].data)
                 print(f"{provider:<11} {job:<14} {model:<34} -> {path}")
     return 1 if failures else 0

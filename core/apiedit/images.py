@@ -63,6 +63,15 @@ _WHITESPACE = re.compile(rb"\s+")
 # --- sniffing ---------------------------------------------------------------------------------
 
 
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
+               "image/bmp": "bmp", "image/tiff": "tif"}
+
+
+def extension_for(data: bytes) -> str:
+    """The file extension the magic bytes announce ('bin' when unknown), without a dot."""
+    return _EXTENSIONS.get(sniff_mime(data) or "", "bin")
+
+
 def sniff_mime(data: bytes) -> str | None:
     """The MIME type the magic bytes announce, or None; labels from providers often lie."""
     head = bytes(data[:32])

@@ -18,14 +18,11 @@ __all__ = ["ImageFiles", "extension_for"]
 
 _TEMP_SUFFIX = ".tmp"
 _STALE_TEMP_S = 3600.0  # a temp file this old belongs to a writer that died
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
-
-
 def extension_for(data: bytes) -> str:
     """The file extension the magic bytes announce ('bin' when unknown)."""
-    from ..images import sniff_mime  # here, so that importing the store never loads Pillow
+    from ..images import extension_for as _extension  # here: importing the store loads no Pillow
 
-    return _EXTENSIONS.get(sniff_mime(data) or "", "bin")
+    return _extension(data)
 
 
 def _fsync_dir(path: Path) -> None:
