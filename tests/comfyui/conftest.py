@@ -1,10 +1,56 @@
-"""Make `harness` importable (pytest runs with --import-mode=importlib)."""
+"""Shared fixtures of the real-ComfyUI tests (pytest runs with --import-mode=importlib)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
+
+from harness import REPO, ComfyEnv, ensure_installed, install_pack_requirements, package_versions  # noqa: E402
+
+OUR_DISTS = ["apiedit", "apiedit-comfy", "apiedit-openai", "apiedit-openrouter", "apiedit-pixelwords",
+             "apiedit-gemini", "apiedit-modelscope"]
+GUARDED = ["torch", "numpy", "Pillow"]
+
+
+@dataclass(frozen=True)
+class PackInstall:
+    env: ComfyEnv
+    before: dict[str, Any]  # versions of GUARDED before installing the pack
+    after: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def pack_install() -> PackInstall:
+    """ComfyUI, plus this checkout's requirements.txt installed line by line as Manager does.
+
+    Our distributions are removed first: ComfyUI runs (and serves the web extension from) the
+    *installed* packages, so they must come from this checkout.
+    """
+    env = ensure_installed()
+    subprocess.run([str(env.python), "-m", "pip", "uninstall", "-y", "-q", *OUR_DISTS],
+                   check=False, capture_output=True)
+    before = package_versions(env, GUARDED)
+    install_pack_requirements(env, REPO)
+    return PackInstall(env, before, package_versions(env, GUARDED))
+
+
+@pytest.fixture(scope="module")
+def emulators() -> Iterator[dict[str, Any]]:
+    """OpenAI and ModelScope emulators for the ComfyUI process to call."""
+    from apiedit_modelscope.emulator import ModelScopeEmulator
+    from apiedit_openai.emulator import OpenAIEmulator
+
+    started = {"openai": OpenAIEmulator().start(), "modelscope": ModelScopeEmulator().start()}
+    yield started
+    for emulator in started.values():
+        emulator.stop()

@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]  # this checkout: the node pack under test
 SETUP = HERE / "setup_comfyui.py"
 
 
@@ -365,3 +366,13 @@ class ComfyServer:
         r = requests.post(self.url + "/interrupt", json={"prompt_id": prompt_id} if prompt_id else {},
                           timeout=30)
         r.raise_for_status()
+
+
+def provider_env(emulators: dict[str, Any], key: str) -> dict[str, str]:
+    """Environment that points the providers at the emulators, with `key` as their key."""
+    return {
+        "OPENAI_API_KEY": key,
+        "APIEDIT_OPENAI_BASE_URL": emulators["openai"].base_url,
+        "MODELSCOPE_API_KEY": key,
+        "APIEDIT_MODELSCOPE_BASE_URL": emulators["modelscope"].base_url,
+    }

@@ -11,57 +11,24 @@ import json
 import re
 import subprocess
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from PIL import Image
 
 from apiedit.testing.pytest_plugin import SENTINEL_KEY
-from apiedit_modelscope.emulator import ModelScopeEmulator
-from apiedit_openai.emulator import OpenAIEmulator
-from harness import ComfyEnv, ComfyServer, PromptError, ensure_installed, install_pack_requirements, package_versions
+from harness import REPO, ComfyServer, PromptError, provider_env
 
 pytestmark = pytest.mark.comfyui
 
-REPO = Path(__file__).resolve().parents[2]
-OUR_DISTS = ["apiedit", "apiedit-comfy", "apiedit-openai", "apiedit-openrouter", "apiedit-pixelwords",
-             "apiedit-gemini", "apiedit-modelscope"]
 PROVIDERS = {"openai", "openrouter", "pixelwords", "gemini", "modelscope"}
-GUARDED = ["torch", "numpy", "Pillow"]
 OPENAI_MODEL = "gpt-image-1.5"
 
 
 @pytest.fixture(scope="module")
-def installed() -> Iterator[tuple[ComfyEnv, dict[str, Any], dict[str, Any]]]:
-    """ComfyUI plus the pack's requirements.txt, installed line by line as Manager does."""
-    env = ensure_installed()
-    subprocess.run([str(env.python), "-m", "pip", "uninstall", "-y", "-q", *OUR_DISTS],
-                   check=False, capture_output=True)
-    before = package_versions(env, GUARDED)
-    install_pack_requirements(env, REPO)
-    after = package_versions(env, GUARDED)
-    yield env, before, after
-
-
-@pytest.fixture(scope="module")
-def emulators() -> Iterator[dict[str, Any]]:
-    started = {"openai": OpenAIEmulator().start(), "modelscope": ModelScopeEmulator().start()}
-    yield started
-    for emulator in started.values():
-        emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def server(installed, emulators) -> Iterator[ComfyServer]:
-    env = installed[0]
-    extra_env = {
-        "OPENAI_API_KEY": SENTINEL_KEY,
-        "APIEDIT_OPENAI_BASE_URL": emulators["openai"].base_url,
-        "MODELSCOPE_API_KEY": SENTINEL_KEY,
-        "APIEDIT_MODELSCOPE_BASE_URL": emulators["modelscope"].base_url,
-    }
-    with ComfyServer(env, REPO, extra_env=extra_env, pack_name="apiedit") as comfy:
+def server(pack_install, emulators) -> Iterator[ComfyServer]:
+    with ComfyServer(pack_install.env, REPO, extra_env=provider_env(emulators, SENTINEL_KEY),
+                     pack_name="apiedit") as comfy:
         yield comfy
 
 
@@ -123,10 +90,9 @@ def error_message(entry: dict[str, Any]) -> str:
 
 # ---- installation -----------------------------------------------------------------------------
 
-def test_installing_the_pack_changes_no_torch_numpy_or_pillow(installed) -> None:
-    _env, before, after = installed
-    assert before == after
-    assert before["torch"] and before["numpy"] and before["Pillow"]
+def test_installing_the_pack_changes_no_torch_numpy_or_pillow(pack_install) -> None:
+    assert pack_install.before == pack_install.after
+    assert all(pack_install.before[name] for name in ("torch", "numpy", "Pillow"))
 
 
 def test_object_info_shows_the_node_with_every_installed_provider(server: ComfyServer) -> None:

@@ -6,6 +6,8 @@ import { api } from "../../scripts/api.js";
 
 const NODE = "APIImageEdit";
 
+const widget = (node, name) => node.widgets?.find((w) => w.name === name);
+
 async function fetchModels(provider, refresh) {
   const query = `provider=${encodeURIComponent(provider)}${refresh ? "&refresh=1" : ""}`;
   const response = await api.fetchApi(`/apiedit/models?${query}`);
@@ -14,15 +16,25 @@ async function fetchModels(provider, refresh) {
   return data.models.filter((m) => !m.retired).map((m) => m.id);
 }
 
-async function reloadModels(node, refresh = false) {
-  const provider = node.widgets.find((w) => w.name === "provider");
-  const model = node.widgets.find((w) => w.name === "model");
+// Only the newest reload of a node may touch its widgets: an answer for a provider the node no
+// longer shows (a fast switch, or a saved workflow configured while the first list was loading)
+// is dropped. `keepValue` (a loaded workflow) never changes the saved model, even when it is no
+// longer listed: validation then says why, instead of silently running another model.
+async function reloadModels(node, { refresh = false, keepValue = false } = {}) {
+  const provider = widget(node, "provider");
+  const model = widget(node, "model");
   if (!provider || !model) return;
+  const requested = provider.value;
+  const ticket = (node.apieditReloads = (node.apieditReloads ?? 0) + 1);
   try {
-    const ids = await fetchModels(provider.value, refresh);
+    const ids = await fetchModels(requested, refresh);
+    if (node.apieditReloads !== ticket || provider.value !== requested) return;
     if (ids.length) {
       model.options.values = ids;
-      if (!ids.includes(model.value)) model.value = ids[0];
+      if (!keepValue && !ids.includes(model.value)) {
+        model.value = ids[0];
+        model.callback?.(model.value);
+      }
     }
     node.setDirtyCanvas(true, true);
   } catch (error) {
@@ -31,7 +43,7 @@ async function reloadModels(node, refresh = false) {
 }
 
 async function askForKey(node) {
-  const provider = node.widgets.find((w) => w.name === "provider")?.value;
+  const provider = widget(node, "provider")?.value;
   if (!provider) return;
   const key = window.prompt(
     `API key for ${provider} (stored on the ComfyUI server in a private key file; ` +
@@ -39,20 +51,24 @@ async function askForKey(node) {
     "",
   );
   if (key === null) return;
-  const response = await api.fetchApi("/apiedit/keys", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ provider, api_key: key }),
-  });
-  const data = await response.json();
-  window.alert(response.ok ? `${provider}: key ${data.set ? "set" : "removed"}` : data.error);
+  try {
+    const response = await api.fetchApi("/apiedit/keys", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ provider, api_key: key }),
+    });
+    const data = await response.json();
+    window.alert(response.ok ? `${provider}: key ${data.set ? "set" : "removed"}` : data.error);
+  } catch (error) {
+    window.alert(`${provider}: the key could not be sent (${error})`);
+  }
 }
 
 app.registerExtension({
   name: "apiedit.APIImageEdit",
   async nodeCreated(node) {
     if (node.comfyClass !== NODE) return;
-    const provider = node.widgets?.find((w) => w.name === "provider");
+    const provider = widget(node, "provider");
     if (provider) {
       const original = provider.callback;
       provider.callback = function (...args) {
@@ -61,11 +77,20 @@ app.registerExtension({
         return result;
       };
     }
+    // A saved workflow (or a paste) is configured after nodeCreated: load its provider's list.
+    const onConfigure = node.onConfigure;
+    node.onConfigure = function (...args) {
+      const result = onConfigure?.apply(this, args);
+      reloadModels(node, { keepValue: true });
+      return result;
+    };
     for (const [label, action] of [
-      ["refresh models", () => reloadModels(node, true)],
+      ["refresh models", () => reloadModels(node, { refresh: true })],
       ["set API key…", () => askForKey(node)],
     ]) {
-      node.addWidget("button", label, null, action).serialize = false; // not part of the workflow
+      // Not part of the workflow: `serialize` keeps it out of widgets_values, and
+      // `options.serialize` out of the prompt that graphToPrompt() sends to the server.
+      node.addWidget("button", label, null, action, { serialize: false }).serialize = false;
     }
     reloadModels(node);
   },

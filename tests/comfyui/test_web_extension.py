@@ -1,0 +1,321 @@
+"""The pack's web extension (`apiedit.js`) in ComfyUI's real frontend, in headless Chromium.
+
+ComfyUI serves its own frontend package; the node is added to the graph in the page and used the
+way a user does: the provider is picked from the combo's real context menu and the buttons are
+clicked with the mouse on the canvas. The model routes answer from the OpenAI and ModelScope
+emulators (no network). Debian's /usr/bin/chromium is driven by the `playwright` package (its own
+browser download is never used).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from apiedit.testing.pytest_plugin import SENTINEL_KEY
+from harness import REPO, ComfyServer, provider_env
+
+pytestmark = pytest.mark.comfyui
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGE_TIMEOUT_MS = 60_000  # first load of the frontend (a few seconds here)
+WAIT_MS = 15_000  # anything the extension does after a click
+BUTTONS = ["refresh models", "set API key…"]
+WEB_KEY = "sk-webui-SENTINEL-7f3a9c51"
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(pack_install, emulators, tmp_path_factory) -> Iterator[ComfyServer]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium when run as root")
+    extra_env = {**provider_env(emulators, SENTINEL_KEY),
+                 "APIEDIT_CONFIG_DIR": str(tmp_path_factory.mktemp("apiedit-config"))}
+    with ComfyServer(pack_install.env, REPO, extra_env=extra_env, pack_name="apiedit") as comfy:
+        # Fetch both emulated lists now, so the lists the page gets are the ones compared below.
+        for provider in ("openai", "modelscope"):
+            route_models(comfy, provider, refresh=True)
+        yield comfy
+
+
+class Page:
+    """The ComfyUI page, with what it logged, requested and asked in dialogs."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.console: list[str] = []
+        self.requests: list[str] = []
+        self.pending: set[Any] = set()
+        self.dialogs: list[tuple[str, str]] = []
+        self.prompt_answer: str | None = None
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        page.on("request", self._started)
+        page.on("requestfinished", lambda r: self.pending.discard(r))
+        page.on("requestfailed", lambda r: self.pending.discard(r))
+        page.on("dialog", self._dialog)
+
+    def _started(self, request: Any) -> None:
+        if "/apiedit/" in request.url:
+            self.requests.append(request.url.split("/api/", 1)[-1])
+            self.pending.add(request)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append((dialog.type, dialog.message))
+        if dialog.type == "prompt" and self.prompt_answer is not None:
+            dialog.accept(self.prompt_answer)
+        elif dialog.type == "prompt":
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    def js(self, code: str, arg: Any = None) -> Any:
+        return self.page.evaluate(code, arg)
+
+    def wait_for(self, code: str, arg: Any = None, timeout: int = WAIT_MS) -> None:
+        self.page.wait_for_function(code, arg=arg, timeout=timeout)
+
+    def settle(self, timeout: float = WAIT_MS / 1000) -> None:
+        """Wait until no request to the pack's routes is in flight (events run while waiting)."""
+        end = time.monotonic() + timeout
+        self.page.wait_for_timeout(50)
+        while self.pending and time.monotonic() < end:
+            self.page.wait_for_timeout(50)
+        assert not self.pending, f"still pending: {[r.url for r in self.pending]}"
+
+    # the node, shown on the canvas and used with the mouse
+    def new_node(self) -> int:
+        node_id: int = self.js("""() => {
+            app.graph.clear();
+            const node = LiteGraph.createNode("APIImageEdit");
+            node.pos = [100, 100];
+            app.graph.add(node);
+            return node.id;
+        }""")
+        return node_id
+
+    def widget_point(self, node_id: int, name: str) -> tuple[float, float]:
+        """Client coordinates of a widget's centre, after scrolling the node into a fixed place."""
+        x, y = self.js("""([id, name]) => {
+            const node = app.graph.getNodeById(id);
+            const ds = app.canvas.ds;
+            ds.scale = 0.8;
+            ds.offset = [400 / ds.scale - node.pos[0], 150 / ds.scale - node.pos[1]];
+            app.canvas.setDirty(true, true);
+            app.canvas.draw(true, true);  // lays the widgets out (sets widget.y)
+            const w = node.widgets.find((w) => w.name === name);
+            const height = w.computedHeight ?? LiteGraph.NODE_WIDGET_HEIGHT;
+            const [cx, cy] = ds.convertOffsetToCanvas(
+                [node.pos[0] + node.size[0] / 2, node.pos[1] + w.y + height / 2]);
+            const canvas = app.canvas.canvas, rect = canvas.getBoundingClientRect();
+            return [rect.left + cx * rect.width / canvas.width, rect.top + cy * rect.height / canvas.height];
+        }""", [node_id, name])
+        return x, y
+
+    def click_widget(self, node_id: int, name: str) -> None:
+        x, y = self.widget_point(node_id, name)
+        self.page.wait_for_timeout(100)  # a frame drawn at the new place
+        self.page.mouse.move(x, y)
+        self.page.wait_for_timeout(100)
+        self.page.mouse.down()
+        self.page.mouse.up()
+
+    def pick(self, node_id: int, name: str, value: str) -> None:
+        """Open the combo's menu with a click and click `value` in it, as a user does."""
+        self.click_widget(node_id, name)
+        self.page.locator(f'.litecontextmenu .litemenu-entry[data-value="{value}"]').click(timeout=WAIT_MS)
+
+    def widgets(self, node_id: int) -> dict[str, Any]:
+        values: dict[str, Any] = self.js("""(id) => Object.fromEntries(app.graph.getNodeById(id).widgets
+            .map((w) => [w.name, {value: w.value, values: w.options?.values ?? null}]))""", node_id)
+        return values
+
+    def wait_for_models(self, node_id: int, ids: list[str]) -> None:
+        """Wait until the model widget lists exactly `ids`; else fail showing what it lists."""
+        try:
+            self.wait_for("""([id, ids]) => {
+                const w = app.graph.getNodeById(id).widgets.find((w) => w.name === "model");
+                return JSON.stringify(w.options.values) === JSON.stringify(ids);
+            }""", [node_id, ids])
+        except Exception as exc:
+            if "Timeout" not in type(exc).__name__:
+                raise
+            widgets = self.widgets(node_id)
+            shown = {name: widgets[name] for name in ("provider", "model")}
+            raise AssertionError(f"the model list never became {ids}; the node shows {shown}") from None
+
+
+@pytest.fixture(scope="module")
+def browser(server, tmp_path_factory) -> Iterator[Page]:
+    from playwright.sync_api import sync_playwright
+
+    # A first visit opens the template browser over the canvas; a returning user sees the canvas.
+    requests.post(server.url + "/settings/Comfy.TutorialCompleted", json=True, timeout=10).raise_for_status()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1000})
+        try:
+            page = Page(context.pages[0] if context.pages else context.new_page())
+            started = time.monotonic()
+            page.page.goto(server.url + "/", timeout=PAGE_TIMEOUT_MS)
+            try:
+                page.wait_for("() => window.app?.graph && window.LiteGraph && "
+                              "LiteGraph.registered_node_types['APIImageEdit']", timeout=PAGE_TIMEOUT_MS)
+            except Exception:
+                print("\n".join(page.console))
+                raise
+            print(f"\nComfyUI frontend ready in {time.monotonic() - started:.1f} s")
+            yield page
+        finally:
+            context.close()
+
+
+@pytest.fixture(autouse=True)
+def console_on_failure(browser: Page, emulators) -> Iterator[None]:
+    """Shown by pytest only when the test fails: what the page logged meanwhile."""
+    for emulator in emulators.values():
+        emulator.reset()
+    first = len(browser.console)
+    browser.requests.clear()
+    yield
+    print("browser console:\n" + "\n".join(browser.console[first:]))
+    print("pack requests: " + json.dumps(browser.requests))
+
+
+def route_models(server: ComfyServer, provider: str, refresh: bool = False) -> list[str]:
+    params = {"provider": provider, **({"refresh": "1"} if refresh else {})}
+    answer = requests.get(server.url + "/api/apiedit/models", params=params, timeout=30)
+    answer.raise_for_status()
+    return [m["id"] for m in answer.json()["models"] if not m["retired"]]
+
+
+# ---- tests --------------------------------------------------------------------------------------
+
+def test_picking_a_provider_reloads_the_model_list_from_the_route(browser, server) -> None:
+    openai, modelscope = route_models(server, "openai"), route_models(server, "modelscope")
+    assert openai and modelscope and not set(openai) & set(modelscope)
+    node = browser.new_node()
+    browser.settle()
+    first = browser.widgets(node)
+    assert first["provider"]["value"] not in ("openai", "modelscope")  # the default (gemini)
+    assert first["model"]["values"] == route_models(server, first["provider"]["value"])
+
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    assert browser.widgets(node)["model"]["value"] == openai[0]
+
+    browser.pick(node, "provider", "modelscope")
+    browser.wait_for_models(node, modelscope)
+    browser.settle()
+    widgets = browser.widgets(node)
+    assert widgets["provider"]["value"] == "modelscope"
+    assert widgets["model"]["value"] == modelscope[0]
+    assert "apiedit/models?provider=openai" in browser.requests
+    assert browser.requests[-1] == "apiedit/models?provider=modelscope"
+    saved = browser.js("(id) => app.graph.serialize().nodes.find((n) => n.id === id)", node)
+    assert saved["widgets_values"][:2] == ["modelscope", modelscope[0]]
+
+
+def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, server, emulators) -> None:
+    openai = route_models(server, "openai")
+    node = browser.new_node()
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    browser.pick(node, "model", openai[1])
+    browser.settle()
+    before = len(emulators["openai"].requests_to("/models"))
+
+    browser.click_widget(node, "refresh models")
+    browser.settle()
+    assert browser.requests[-1] == "apiedit/models?provider=openai&refresh=1"
+    assert len(emulators["openai"].requests_to("/models")) == before + 1
+    widgets = browser.widgets(node)
+    assert widgets["model"]["values"] == route_models(server, "openai")
+    assert widgets["model"]["value"] == openai[1]
+
+
+def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server) -> None:
+    status = requests.get(server.url + "/api/apiedit/keys", timeout=10).json()
+    unset = [provider for provider, state in status.items() if not state["set"]]
+    assert unset, status
+    provider = unset[0]
+    node = browser.new_node()
+    if browser.widgets(node)["provider"]["value"] != provider:
+        browser.pick(node, "provider", provider)
+    browser.settle()
+
+    browser.prompt_answer = WEB_KEY
+    try:
+        browser.click_widget(node, "set API key…")
+        browser.page.wait_for_timeout(100)
+        end = time.monotonic() + WAIT_MS / 1000
+        while len(browser.dialogs) < 2 and time.monotonic() < end:
+            browser.page.wait_for_timeout(50)
+    finally:
+        browser.prompt_answer = None
+    kinds = [kind for kind, _ in browser.dialogs[-2:]]
+    assert kinds == ["prompt", "alert"], browser.dialogs
+    assert provider in browser.dialogs[-2][1]
+    assert browser.dialogs[-1][1] == f"{provider}: key set"
+    assert "apiedit/keys" in browser.requests
+
+    status = requests.get(server.url + "/api/apiedit/keys", timeout=10).json()
+    assert status[provider] == {"set": True}
+    assert WEB_KEY not in json.dumps(status)
+    key_files = list(Path(server.extra_env["APIEDIT_CONFIG_DIR"]).rglob("keys.json"))
+    assert len(key_files) == 1 and WEB_KEY in key_files[0].read_text()  # the real key arrived
+
+    workflow = browser.js("() => JSON.stringify(app.graph.serialize())")
+    prompt = browser.js("async () => JSON.stringify(await app.graphToPrompt())")
+    storage = browser.js("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
+    for text in (workflow, prompt, storage):
+        assert WEB_KEY not in text and SENTINEL_KEY not in text
+    assert f'"{provider}"' in workflow  # the node is in what was searched
+
+
+def saved_openai_workflow(browser: Page, openai: list[str], model: str) -> tuple[int, dict[str, Any]]:
+    node = browser.new_node()
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    browser.pick(node, "model", model)
+    browser.settle()
+    saved: dict[str, Any] = browser.js("() => app.graph.serialize()")
+    return node, saved
+
+
+def test_buttons_are_in_neither_the_workflow_nor_the_prompt(browser, server) -> None:
+    openai = route_models(server, "openai")
+    node, saved = saved_openai_workflow(browser, openai, openai[2])
+    names = browser.js("(id) => app.graph.getNodeById(id).widgets.map((w) => w.name)", node)
+    assert names[-2:] == BUTTONS
+    values = saved["nodes"][0]["widgets_values"]
+    live = [w["value"] for name, w in browser.widgets(node).items() if name not in BUTTONS]
+    assert values == live and len(values) == len(names) - len(BUTTONS)
+    inputs = browser.js("async () => (await app.graphToPrompt()).output")[str(node)]["inputs"]
+    assert not set(BUTTONS) & set(inputs), sorted(inputs)
+    assert (inputs["provider"], inputs["model"]) == ("openai", openai[2])
+
+
+def test_a_saved_workflow_loads_with_its_provider_and_model(browser, server) -> None:
+    # The node is created with the default provider (gemini), whose list is requested before the
+    # saved values are applied: that answer must not replace the saved provider's list or model.
+    openai = route_models(server, "openai")
+    _node, saved = saved_openai_workflow(browser, openai, openai[2])
+    browser.js("async (saved) => { app.graph.clear(); await app.loadGraphData(saved); }", saved)
+    loaded = browser.js("() => app.graph.nodes[0].id")
+    browser.wait_for_models(loaded, openai)
+    browser.settle()
+    widgets = browser.widgets(loaded)
+    assert (widgets["provider"]["value"], widgets["model"]["value"]) == ("openai", openai[2])
+    assert widgets["model"]["values"] == openai
+    again = browser.js("() => app.graph.serialize()")["nodes"][0]["widgets_values"]
+    assert again == saved["nodes"][0]["widgets_values"]
