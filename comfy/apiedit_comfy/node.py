@@ -13,7 +13,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from apiedit.errors import ApiEditError, InvalidInputError
+from apiedit.errors import InvalidInputError
 from apiedit.host import default_host
 from apiedit.types import EditRequest, EditResult, ImageData
 
@@ -171,10 +171,7 @@ class APIImageEdit(io.ComfyNode):
             return default_host().edit(provider, request, cancel=cancel, **options)
 
         progress(f"{provider}: sending {len(images)} image(s) to {model_id}")
-        try:
-            result = run_interruptible(call)
-        except ApiEditError:
-            raise
+        result = run_interruptible(call)  # ApiEditErrors propagate: ComfyUI shows them on the node
         progress(f"{provider}: received {len(result.images)} image(s)")
         info = json.dumps(result.info_record(), sort_keys=True, default=str)
         return io.NodeOutput(images_to_batch(result.images), result.text, info)

@@ -62,12 +62,10 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(message)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
             record.exc_text = redact(
                 logging.Formatter().formatException(record.exc_info)  # type: ignore[arg-type]
             )
             record.exc_info = None
-            del exc
         return True
 
 
