@@ -313,6 +313,15 @@ def test_reset_applies_once_while_the_switch_stays_on(server, emulators) -> None
     assert [pixels(i) for i in calls[-1].images] == [pixels(second_output)], "no second reset"
 
 
+def test_conversations_with_different_names_never_share_history(server, emulators) -> None:
+    calls = emulators["openai"].calls
+    turn(server, "alpha", "a red kite")
+    alpha_output = calls[-1].outputs[0]
+    turn(server, "beta", "a blue boat")
+    turn(server, "alpha", "make the kite fly higher")
+    assert [pixels(i) for i in calls[-1].images] == [pixels(alpha_output)]
+
+
 def test_three_turn_conversation_survives_a_comfyui_restart(server, emulators) -> None:
     calls = emulators["openai"].calls
     turn(server, "beach", "a portrait of a smiling woman")
