@@ -24,6 +24,7 @@ def send_turn(
     reset: bool,
     cancel: threading.Event,
     base_url: str | None,
+    trust_base_url: bool,
     allow_unlisted: bool,
     progress: Callable[[str], None],
 ) -> EditResult:
@@ -38,6 +39,7 @@ def send_turn(
         images=tuple(images),
         use_last_image=use_last_image,
         base_url=base_url,
+        trust_base_url=trust_base_url,
         allow_unlisted=allow_unlisted,
         cancel=cancel,
         progress=progress,

@@ -90,7 +90,9 @@ class APIImageEdit(io.ComfyNode):
                 io.String.Input("conversation_name", default="", optional=True,
                                 tooltip="Empty = this node's own conversation; a name shares it across nodes."),
                 io.String.Input("base_url", default="", optional=True,
-                                tooltip="Override the provider's base URL (proxy, relay)."),
+                                tooltip="Send to this relay or proxy instead of the provider. Used only if you "
+                                        "trusted it (apiedit keys trust, or the key settings): a "
+                                        "shared workflow cannot send your key elsewhere."),
             ],
             outputs=[
                 io.Image.Output(display_name="images"),
@@ -156,7 +158,9 @@ class APIImageEdit(io.ComfyNode):
         )
         node_id = cls.hidden.unique_id if cls.hidden else None
         progress = progress_sender(node_id)
-        options = dict(base_url=(base_url or "").strip() or None,
+        # A base_url in a workflow came from whoever shared it: the host sends nothing (and no
+        # key) to it unless the user trusted its origin themselves (apiedit.keys).
+        options = dict(base_url=(base_url or "").strip() or None, trust_base_url=False,
                        allow_unlisted=bool((model_override or "").strip()), progress=progress)
 
         def call(cancel: Any) -> EditResult:

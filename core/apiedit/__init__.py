@@ -29,6 +29,7 @@ from .errors import (
     QuotaExceededError,
     RateLimitError,
     UnknownModelError,
+    UntrustedBaseURLError,
     UnknownProviderError,
     UnsupportedFeatureError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "RateLimitError",
     "Turn",
     "UnknownModelError",
+    "UntrustedBaseURLError",
     "UnknownProviderError",
     "UnsupportedFeatureError",
     "edit",

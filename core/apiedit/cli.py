@@ -59,15 +59,30 @@ def cmd_keys(args: argparse.Namespace) -> int:
         for pid, info in host.providers().items():
             source = keys.key_source(info)
             print(f"{pid:<12} {'set (' + source + ')' if source else 'not set'}")
+            for url in keys.relay_keys(pid):
+                print(f"{'':<12} relay {url}: own key set")
+            for url in keys.trusted_base_urls(pid):
+                print(f"{'':<12} trusted {url}")
         return 0
     if not args.provider:
-        raise SystemExit("keys set/remove needs a provider id")
+        raise SystemExit(f"keys {args.action} needs a provider id")
     host.get_provider(args.provider)
-    if args.action == "remove":
-        print("removed" if keys.delete_key(args.provider) else "no stored key")
+    if args.action in ("trust", "untrust"):
+        if not args.url:
+            raise SystemExit(f"keys {args.action} needs a URL: apiedit keys {args.action} PROVIDER URL")
+        if args.action == "trust":
+            origin = keys.trust_base_url(args.provider, args.url)
+            print(f"trusted {origin} for {args.provider}: workflows may now send its key there")
+        else:
+            print("untrusted" if keys.untrust_base_url(args.provider, args.url) else "was not trusted")
         return 0
-    key = sys.stdin.readline().strip() if args.stdin else getpass.getpass(f"{args.provider} API key: ")
-    path = keys.store_key(args.provider, key)
+    if args.action == "remove":
+        removed = keys.delete_key(args.provider, base_url=args.base_url)
+        print("removed" if removed else "no stored key")
+        return 0
+    whose = f"{args.provider} relay {args.base_url}" if args.base_url else args.provider
+    key = sys.stdin.readline().strip() if args.stdin else getpass.getpass(f"{whose} API key: ")
+    path = keys.store_key(args.provider, key, base_url=args.base_url)
     print(f"stored in {path} (mode 0600)")
     return 0
 
@@ -250,9 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("keys", help="store, remove or list API keys (key file, mode 0600)")
-    p.add_argument("action", choices=["set", "remove", "list"])
+    p = sub.add_parser(
+        "keys", help="store, remove or list API keys (key file, mode 0600); trust relay URLs",
+        description="A key is sent only to its provider's own host or to a base URL you chose: "
+                    "an environment variable, the key file, --base-url, your own code, or "
+                    "`keys trust`. A base URL inside a workflow is used only if trusted here. "
+                    "`keys set PROVIDER --base-url URL` stores a relay's own key: it goes to "
+                    "that relay only, and the relay never receives the provider's key.",
+    )
+    p.add_argument("action", choices=["set", "remove", "list", "trust", "untrust"])
     p.add_argument("provider", nargs="?")
+    p.add_argument("url", nargs="?", help="for trust/untrust: the relay or proxy base URL")
+    p.add_argument("--base-url", help="set/remove the key of this relay instead of the provider's")
     p.add_argument("--stdin", action="store_true", help="read the key from standard input")
     p.set_defaults(func=cmd_keys)
 

@@ -28,6 +28,7 @@ __all__ = [
     "UnknownModelError",
     "UnknownProviderError",
     "UnsupportedFeatureError",
+    "UntrustedBaseURLError",
 ]
 
 
@@ -70,6 +71,10 @@ class ConfigurationError(ApiEditError):
 
 class MissingKeyError(ConfigurationError):
     """No API key was found for a provider that needs one."""
+
+
+class UntrustedBaseURLError(ConfigurationError):
+    """A base URL from a workflow names a host the user never trusted; nothing was sent."""
 
 
 class InvalidInputError(ApiEditError):

@@ -27,7 +27,7 @@ from .errors import (
     UnknownModelError,
     UnknownProviderError,
 )
-from .keys import resolve_base_url, resolve_key
+from .keys import resolve_endpoint
 from .paths import cache_dir
 from .redact import get_logger, redact
 from .settings import ProviderSettings
@@ -238,17 +238,23 @@ class Host:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
+        trust_base_url: bool = True,
         cancel: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
         read_timeout: float | None = None,
     ) -> ProviderSettings:
-        """Resolve key, base URL and timeouts for one provider call."""
+        """Resolve key, base URL and timeouts for one provider call.
+
+        `trust_base_url=False` marks a `base_url` from a workflow: it is used only when its
+        origin is one the user trusted (see `apiedit.keys.resolve_endpoint`).
+        """
         info = self.get_provider(provider)
+        url, key = resolve_endpoint(info, api_key=api_key, base_url=base_url, trusted=trust_base_url)
         return ProviderSettings(
             provider=provider,
             label=info.label,
-            base_url=resolve_base_url(info, base_url),
-            api_key=resolve_key(info, api_key),
+            base_url=url,
+            api_key=key,
             key_env_vars=info.key_env_vars,
             read_timeout=read_timeout or 300.0,
             cache_dir=cache_dir() / provider,
@@ -258,9 +264,10 @@ class Host:
 
     def list_models(
         self, provider: str, *, refresh: bool = False, api_key: str | None = None,
-        base_url: str | None = None,
+        base_url: str | None = None, trust_base_url: bool = True,
     ) -> list[ModelInfo]:
-        settings = self.settings(provider, api_key=api_key, base_url=base_url)
+        settings = self.settings(provider, api_key=api_key, base_url=base_url,
+                                 trust_base_url=trust_base_url)
         models = self._guarded(provider, "list_models", refresh=refresh, settings=settings)
         return list(models or [])
 
@@ -299,6 +306,7 @@ class Host:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
+        trust_base_url: bool = True,
         allow_unlisted: bool = False,
         cancel: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
@@ -306,14 +314,15 @@ class Host:
         """Validate `request` against the model, call the owning plugin, check the result."""
         info = self.get_provider(provider)
         settings = self.settings(
-            provider, api_key=api_key, base_url=base_url, cancel=cancel, progress=progress,
-            read_timeout=request.timeout_s,
+            provider, api_key=api_key, base_url=base_url, trust_base_url=trust_base_url,
+            cancel=cancel, progress=progress, read_timeout=request.timeout_s,
         )
         models = self._guarded(provider, "list_models", refresh=False, settings=settings) or []
         model = next((m for m in models if m.id == request.model), None)
         if model is None:
             model = self.get_model(provider, request.model, allow_unlisted=allow_unlisted,
-                                   api_key=api_key, base_url=base_url)
+                                   api_key=api_key, base_url=base_url,
+                                   trust_base_url=trust_base_url)
         warnings = check_request(request, model, info)
         settings.check_cancelled()
         result = self._guarded(provider, "edit", request=request, settings=settings)

@@ -27,12 +27,13 @@ from .errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
-from .redact import get_logger, redact
+from .origins import same_origin
+from .redact import contains_secret, get_logger, redact
 
 if TYPE_CHECKING:
     from .settings import ProviderSettings
 
-__all__ = ["HttpClient", "RetryPolicy", "client_for", "session_for"]
+__all__ = ["CREDENTIAL_HEADERS", "HttpClient", "RetryPolicy", "ScopedSession", "client_for", "session_for"]
 
 log = get_logger("apiedit.http")
 # urllib3 logs full URLs at DEBUG; a `?key=` in one must be masked there too.
@@ -40,6 +41,30 @@ for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retr
     get_logger(_name)
 
 ErrorMapper = Callable[[requests.Response], ApiEditError]
+
+# Headers that carry a credential for some provider. `requests` itself strips only
+# Authorization on a redirect to another host (and keeps it on http -> https).
+CREDENTIAL_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie",
+})
+
+
+class ScopedSession(requests.Session):
+    """A session whose credentials never follow a redirect to another origin.
+
+    On a redirect that changes scheme, host or port, every header in `CREDENTIAL_HEADERS` and
+    every header whose value holds a registered key (a plugin's own header name) is dropped.
+    """
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                     response: requests.Response) -> None:
+        if not same_origin(response.request.url or "", prepared_request.url or ""):
+            headers = prepared_request.headers
+            for name in list(headers):
+                if name.lower() in CREDENTIAL_HEADERS or contains_secret(str(headers[name])):
+                    del headers[name]
+        super().rebuild_auth(prepared_request, response)
+
 
 _sessions: dict[str, requests.Session] = {}
 _sessions_lock = threading.Lock()
@@ -50,7 +75,7 @@ def session_for(provider: str) -> requests.Session:
     with _sessions_lock:
         session = _sessions.get(provider)
         if session is None:
-            session = requests.Session()
+            session = ScopedSession()
             # urllib3 must not retry on its own: this module owns the policy.
             adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
             session.mount("http://", adapter)

@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 
-__all__ = ["MASK", "RedactingFilter", "get_logger", "redact", "register_secret"]
+__all__ = ["MASK", "RedactingFilter", "contains_secret", "get_logger", "redact", "register_secret"]
 
 MASK = "***"
 _MIN_SECRET_LEN = 6
@@ -38,6 +38,12 @@ def register_secret(secret: str | None) -> None:
         _secrets.add(secret)
         ordered = sorted(_secrets, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def contains_secret(text: str) -> bool:
+    """True when `text` holds a registered key (e.g. a header a plugin invented for it)."""
+    pattern = _pattern
+    return pattern is not None and pattern.search(text) is not None
 
 
 def redact(text: object) -> str:

@@ -134,6 +134,7 @@ class Conversation:
         dedupe: bool = True,
         api_key: str | None = None,
         base_url: str | None = None,
+        trust_base_url: bool = True,
         allow_unlisted: bool = False,
         cancel: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
@@ -143,7 +144,8 @@ class Conversation:
 
         `images` are this turn's inputs. Without any, and with `use_last_image`, a model that
         does not keep conversations gets the last answer's image as its input. Other
-        `EditRequest` fields (`size`, `seed`, ...) go in `request_fields`.
+        `EditRequest` fields (`size`, `seed`, ...) go in `request_fields`. A `base_url` that
+        came from a workflow rather than the user is passed with `trust_base_url=False`.
 
         Sending exactly the request that produced the newest turn again (same provider,
         model, prompt, images and options, from the same point of the conversation) returns
@@ -182,8 +184,8 @@ class Conversation:
             feed = use_last_image and not request.images
         warnings: list[str] = []
         fed = _last_image(exchanges) if feed else None
-        if fed is not None and not self._can_edit(host, provider, model, allow_unlisted,
-                                                  api_key, base_url):
+        endpoint = dict(api_key=api_key, base_url=base_url, trust_base_url=trust_base_url)
+        if fed is not None and not self._can_edit(host, provider, model, allow_unlisted, endpoint):
             warnings.append(
                 f"{model} cannot edit images, so the conversation's last image was not fed back; "
                 "this turn starts from the prompt alone."
@@ -192,8 +194,8 @@ class Conversation:
         sent = attrs.evolve(request, images=(fed,) if fed is not None else request.images,
                             history=history)
         result = host.edit(
-            provider, sent, api_key=api_key, base_url=base_url, allow_unlisted=allow_unlisted,
-            cancel=cancel, progress=progress,
+            provider, sent, allow_unlisted=allow_unlisted, cancel=cancel, progress=progress,
+            **endpoint,
         )
         mode = NATIVE if native else LAST_IMAGE
         details = {"history_messages": len(history), "fed_last_image": fed is not None}
@@ -223,9 +225,8 @@ class Conversation:
                             info={**result.info, **self._turn_info(mode, turn), **details})
 
     def _can_edit(self, host: Host, provider: str, model: str, allow_unlisted: bool,
-                  api_key: str | None, base_url: str | None) -> bool:
-        info = host.get_model(provider, model, allow_unlisted=allow_unlisted, api_key=api_key,
-                              base_url=base_url)
+                  endpoint: dict[str, Any]) -> bool:
+        info = host.get_model(provider, model, allow_unlisted=allow_unlisted, **endpoint)
         return info.supports(Capability.EDIT)
 
     def _turn_info(self, mode: str, turn: int | None) -> dict[str, Any]:
