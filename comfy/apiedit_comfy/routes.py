@@ -1,7 +1,9 @@
 """HTTP routes of the pack: model lists per provider, and write-only key storage.
 
 Keys can be set or removed but never read back: `GET /apiedit/keys` answers only
-"set / not set" per provider. The key file lives in a directory no ComfyUI route serves.
+"set / not set" per provider (with the trusted base URLs and relays that have a key of their
+own). The key file lives in a directory no ComfyUI route serves. The key routes refuse
+requests a page on another site could make the browser send (`origin_guard`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Any
 from apiedit import keys
 from apiedit.errors import ApiEditError
 from apiedit.host import default_host
+from apiedit.origins import display_url
 from apiedit.redact import get_logger, redact
 
 from . import catalog
+from .origin_guard import cross_origin_refusal
 
 log = get_logger("apiedit.comfy")
 PREFIX = "/apiedit"
@@ -52,26 +56,70 @@ def register(routes: Any) -> None:
         rows = await asyncio.get_running_loop().run_in_executor(None, _model_rows, provider, refresh)
         return web.json_response({"provider": provider, "models": rows})
 
+    def refused(request: web.Request) -> web.Response | None:
+        reason = cross_origin_refusal(request)
+        if reason is None:
+            return None
+        log.warning("key route refused: %s", reason)
+        return web.json_response({"error": f"Refused: {reason}."}, status=403)
+
     @routes.get(f"{PREFIX}/keys")
-    async def key_status(_request: web.Request) -> web.Response:
-        status = {pid: {"set": keys.key_source(info) is not None}
+    async def key_status(request: web.Request) -> web.Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
+        status = {pid: {"set": keys.key_source(info) is not None,
+                        "trusted_base_urls": [display_url(u) for u in keys.trusted_base_urls(pid)],
+                        "relays": [display_url(u) for u in keys.relay_keys(pid)]}
                   for pid, info in default_host().providers().items()}
         return web.json_response(status)
 
     @routes.post(f"{PREFIX}/keys")
     async def set_key(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
+        """{provider, api_key, base_url?}: an empty key removes it; base_url = a relay's key."""
+        if (refusal := refused(request)) is not None:
+            return refusal
+
+        def apply(body: dict[str, Any]) -> dict[str, Any]:
             provider = str(body.get("provider", ""))
             default_host().get_provider(provider)
             key = str(body.get("api_key", ""))
+            relay = str(body.get("base_url") or "").strip() or None
             if key:
-                keys.store_key(provider, key)
+                keys.store_key(provider, key, base_url=relay)
             else:
-                keys.delete_key(provider)
-        except ApiEditError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        except Exception as exc:
-            log.warning("key route: %s", exc)
-            return web.json_response({"error": redact(f"bad request: {type(exc).__name__}")}, status=400)
-        return web.json_response({"provider": provider, "set": bool(key)})
+                keys.delete_key(provider, base_url=relay)
+            return {"provider": provider, "set": bool(key)}
+
+        return await _answer(request, apply)
+
+    @routes.post(f"{PREFIX}/keys/trust")
+    async def trust(request: web.Request) -> web.Response:
+        """{provider, base_url, trusted}: let (or stop letting) workflows use this base URL."""
+        if (refusal := refused(request)) is not None:
+            return refusal
+
+        def apply(body: dict[str, Any]) -> dict[str, Any]:
+            provider = str(body.get("provider", ""))
+            default_host().get_provider(provider)
+            url = str(body.get("base_url", ""))
+            if body.get("trusted", True):
+                return {"provider": provider, "trusted": keys.trust_base_url(provider, url)}
+            return {"provider": provider, "untrusted": keys.untrust_base_url(provider, url)}
+
+        return await _answer(request, apply)
+
+
+async def _answer(request: Any, apply: Any) -> Any:
+    """Run a key-file change from a JSON body; typed errors become a 400 with their text."""
+    from aiohttp import web
+
+    try:
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        return web.json_response(apply(body))
+    except ApiEditError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    except Exception as exc:
+        log.warning("key route: %s", exc)
+        return web.json_response({"error": redact(f"bad request: {type(exc).__name__}")}, status=400)

@@ -207,8 +207,9 @@ class ComfyServer:
     def __init__(self, env: ComfyEnv, pack_dir: Path | str, extra_env: dict[str, str] | None = None,
                  port: int | None = None, disable_metadata: bool = False,
                  user_dir: Path | str | None = None, timeout: float = 120.0,
-                 pack_name: str | None = None) -> None:
+                 pack_name: str | None = None, extra_args: list[str] | None = None) -> None:
         self.env = env
+        self.extra_args = list(extra_args or [])
         self.pack_dir = Path(pack_dir).resolve()
         self.extra_env = dict(extra_env or {})
         self.port = port or free_port()
@@ -242,6 +243,7 @@ class ComfyServer:
             cmd.append("--disable-metadata")
         if self.user_dir:
             cmd += ["--user-directory", str(self.user_dir)]
+        cmd += self.extra_args
         penv = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env)
         penv["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(self.env.shim), self.extra_env.get("PYTHONPATH", "")) if p)

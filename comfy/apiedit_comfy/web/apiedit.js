@@ -64,6 +64,30 @@ async function askForKey(node) {
   }
 }
 
+async function askToTrust(node) {
+  // A base_url in a shared workflow is used only once the user trusts it here (or with
+  // `apiedit keys trust PROVIDER URL`): a workflow alone can never send a key elsewhere.
+  const provider = widget(node, "provider")?.value;
+  if (!provider) return;
+  const url = window.prompt(
+    `Trust this base URL for ${provider}? Workflows may then send your ${provider} key to it ` +
+      "(only do this for a relay or proxy you use yourself):",
+    widget(node, "base_url")?.value || "",
+  );
+  if (!url) return;
+  try {
+    const response = await api.fetchApi("/apiedit/keys/trust", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ provider, base_url: url, trusted: true }),
+    });
+    const data = await response.json();
+    window.alert(response.ok ? `${provider}: trusted ${data.trusted}` : data.error);
+  } catch (error) {
+    window.alert(`${provider}: the URL could not be sent (${error})`);
+  }
+}
+
 app.registerExtension({
   name: "apiedit.APIImageEdit",
   async nodeCreated(node) {
@@ -87,6 +111,7 @@ app.registerExtension({
     for (const [label, action] of [
       ["refresh models", () => reloadModels(node, { refresh: true })],
       ["set API key…", () => askForKey(node)],
+      ["trust base URL…", () => askToTrust(node)],
     ]) {
       // Not part of the workflow: `serialize` keeps it out of widgets_values, and
       // `options.serialize` out of the prompt that graphToPrompt() sends to the server.
