@@ -282,8 +282,8 @@ def resolve_endpoint(
             f"This workflow asks to send the {info.label} request to {shown}, a host you have "
             f"not trusted for {info.label}, so nothing was sent and "
             f"no key left this machine. If it is your own relay or proxy, trust it once with "
-            f"`apiedit keys trust {info.id} {shown}` or in ComfyUI's API Image Edit key "
-            f"settings, then run again; otherwise clear the node's base_url.",
+            f"`apiedit keys trust {info.id} {shown}` (in ComfyUI: the node's \"trust base URL\" "
+            f"button), then run again; otherwise clear the node's base_url.",
             provider=info.id,
         )
     if api_key and api_key.strip():

@@ -282,6 +282,35 @@ def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server
     assert f'"{provider}"' in workflow  # the node is in what was searched
 
 
+def test_trust_button_trusts_the_nodes_base_url_and_sends_nothing_there(browser, server, emulators) -> None:
+    from apiedit_openai.emulator import OpenAIEmulator
+
+    relay = OpenAIEmulator().start()
+    try:
+        node = browser.new_node()
+        browser.pick(node, "provider", "openai")
+        browser.js("([id, url]) => { const n = app.graph.getNodeById(id);"
+                   " n.widgets.find((w) => w.name === 'base_url').value = url; }", [node, relay.base_url])
+        browser.prompt_answer = relay.base_url  # the dialog is prefilled; the user confirms it
+        try:
+            browser.click_widget(node, "trust base URL…")
+            end = time.monotonic() + WAIT_MS / 1000
+            while not (browser.dialogs and browser.dialogs[-1][0] == "alert") and time.monotonic() < end:
+                browser.page.wait_for_timeout(50)
+        finally:
+            browser.prompt_answer = None
+        kind, text = browser.dialogs[-1]
+        assert (kind, text) == ("alert", f"openai: trusted {relay.base_url}"), browser.dialogs
+        assert browser.dialogs[-2][0] == "prompt" and "send your openai key to it" in browser.dialogs[-2][1]
+        status = requests.get(server.url + "/api/apiedit/keys", timeout=10).json()
+        assert status["openai"]["trusted_base_urls"] == [relay.base_url]
+        assert relay.requests == []  # trusting sends nothing to the relay
+    finally:
+        requests.post(server.url + "/api/apiedit/keys/trust", timeout=10,
+                      json={"provider": "openai", "base_url": relay.base_url, "trusted": False})
+        relay.stop()
+
+
 def saved_openai_workflow(browser: Page, openai: list[str], model: str) -> tuple[int, dict[str, Any]]:
     node = browser.new_node()
     browser.pick(node, "provider", "openai")
