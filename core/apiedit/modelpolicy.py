@@ -96,8 +96,10 @@ def choose_default(models: Sequence[ModelInfo], on: _dt.date | None = None) -> M
 
     Candidates are neither shut down, deprecated, nor missing from the key's live list, and
     their id is confirmed (by the live list, or by a primary source the table names). The
-    recommended family (`extra["recommended"]`) wins; then any verified model, then any. Ties
-    keep the table's order, so the choice never depends on how a provider sorts its list.
+    recommended family (`extra["recommended"]`) wins, newest first (ties keep the table's
+    order); without one, the first verified candidate in table order (curated entries come
+    first, in the order the plugin prefers them), then any candidate, then any model not shut
+    down.
     """
     def usable(m: ModelInfo) -> bool:
         confirmed = m.available is True or not m.extra.get("unconfirmed_id")
@@ -105,12 +107,14 @@ def choose_default(models: Sequence[ModelInfo], on: _dt.date | None = None) -> M
                 and confirmed)
 
     pool = [m for m in models if usable(m)]
-    for tier in ([m for m in pool if m.extra.get("recommended")],
-                 [m for m in pool if m.verified], pool,
+    recommended = [m for m in pool if m.extra.get("recommended")]
+    if recommended:
+        best = max(_rank(m) for m in recommended)
+        return next(m for m in recommended if _rank(m) == best)
+    for tier in ([m for m in pool if m.verified], pool,
                  [m for m in models if not is_shut_down(m, on)]):
         if tier:
-            best = max(_rank(m) for m in tier)
-            return next(m for m in tier if _rank(m) == best)
+            return tier[0]
     return None
 
 
