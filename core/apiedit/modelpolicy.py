@@ -83,12 +83,12 @@ def lifecycle_warning(model: ModelInfo, label: str, on: _dt.date | None = None) 
 
 
 def _rank(model: ModelInfo) -> tuple[object, ...]:
-    """Newer first: not a preview, higher version in the id, later release, the alias over a
-    dated snapshot."""
+    """Newer first: not a preview, higher version in the id, the alias over a dated snapshot
+    (an alias follows the newest snapshot), later release."""
     found = _VERSION.search(model.id.rsplit("/", 1)[-1])
     version = tuple(int(p) for p in found.group().split(".")) if found else ()
-    return ("preview" not in model.id, version, model.released_on or "",
-            not _SNAPSHOT.search(model.id))
+    return ("preview" not in model.id, version, not _SNAPSHOT.search(model.id),
+            model.released_on or "")
 
 
 def choose_default(models: Sequence[ModelInfo], on: _dt.date | None = None) -> ModelInfo | None:

@@ -71,7 +71,8 @@ def test_sdk_edits_with_a_mask(sdk, emulator, png):
     assert emulator.calls[0].mask == mask
 
 
-def test_sdk_reads_dall_e_3_urls_and_revised_prompts(sdk):
+def test_sdk_reads_dall_e_3_urls_and_revised_prompts(sdk, emulator):
+    emulator.shut_down.clear()  # a relay that still serves the retired model
     answer = sdk.images.generate(model="dall-e-3", prompt="a lighthouse", quality="hd",
                                  style="vivid", response_format="url")
     assert answer.data[0].url.startswith("http://127.0.0.1")
