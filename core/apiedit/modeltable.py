@@ -99,12 +99,14 @@ class ModelTable:
     """Curated models and families merged with the cached or live list.
 
     `merge` (optional) replaces the rule for plugins with their own; it gets the curated entries
-    and the live list (empty when none was fetched yet).
+    and the live list (empty when none was fetched yet). `empty_live_is_unknown` is for
+    providers whose list may not show image models at all: an empty one then says nothing.
     """
 
     def __init__(self, curated: Iterable[ModelInfo], *, families: Iterable[Family] = (),
-                 merge: Merge | None = None) -> None:
+                 merge: Merge | None = None, empty_live_is_unknown: bool = False) -> None:
         self.families = tuple(families)
+        self.empty_live_is_unknown = empty_live_is_unknown
         self.curated = tuple(_with_family(m, self.families) for m in curated)
         self._merge = merge
         self._by_id = {m.id: m for m in self.curated}
@@ -114,6 +116,8 @@ class ModelTable:
                     fetch: Callable[[], list[ModelInfo]]) -> list[ModelInfo]:
         """The stored list (live when `refresh`; a failed refresh raises) merged with the table."""
         live = live_list(settings, refresh=refresh, fetch=fetch)
+        if not live and self.empty_live_is_unknown:
+            live = None
         if self._merge is not None:
             models = [with_lifecycle(m) for m in self._merge(self.curated, live or [])]
         else:
