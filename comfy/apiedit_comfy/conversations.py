@@ -24,7 +24,6 @@ def send_turn(
     reset: bool,
     cancel: threading.Event,
     base_url: str | None,
-    allow_unlisted: bool,
     progress: Callable[[str], None],
 ) -> EditResult:
     conversation = Conversation.open(name)
@@ -38,7 +37,6 @@ def send_turn(
         images=tuple(images),
         use_last_image=use_last_image,
         base_url=base_url,
-        allow_unlisted=allow_unlisted,
         cancel=cancel,
         progress=progress,
         **fields,
