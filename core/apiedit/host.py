@@ -355,12 +355,10 @@ class Host:
                 f"{info.label} model {model.id!r} is not in apiedit's tables: its limits are "
                 "unverified, so only the provider checked this request."
             )
-        if warnings or not model.verified:
-            result = attrs.evolve(
-                result, warnings=(*result.warnings, *warnings),
-                info={**result.info, "model_verified": model.verified},
-            )
-        return result
+        # `model_verified` is in every result (and the node's info output): False means no table
+        # describes the model, so its limits were not checked.
+        return attrs.evolve(result, warnings=(*result.warnings, *warnings),
+                            info={**result.info, "model_verified": model.verified})
 
 
 def _with_suggestions(exc: UnknownModelError, model: str, models: list[ModelInfo],
