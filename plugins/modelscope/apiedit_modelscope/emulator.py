@@ -64,10 +64,11 @@ class EmulatedTask:
 class ModelScopeEmulator(Emulator):
     """ModelScope API-Inference on 127.0.0.1; see the module docstring for its knobs."""
 
+    # No "compose": whether ModelScope takes several images per request is UNVERIFIED
+    # (providers-2026-12.md), so the emulator takes one `image_url` string by default.
     demo_models: ClassVar[dict[str, str]] = {
         "generate": "Qwen/Qwen-Image",
         "edit": "Qwen/Qwen-Image-Edit",
-        "compose": "Qwen/Qwen-Image-Edit-2509",
     }
 
     # Image models it serves, with the most input images each takes (0 = text-to-image only).
