@@ -170,11 +170,16 @@ def test_a_made_up_model_is_sent_once_and_the_node_error_suggests_known_ids(serv
 
 
 def test_a_model_no_table_knows_is_used_by_the_node_without_any_override(server, emulators) -> None:
-    # example/sketch-image-1 is served by OpenRouter but no apiedit table describes it
-    entry = run(server, workflow(edit_node(provider="openrouter", model="example/sketch-image-1")))
+    # a model ModelScope serves (only its live list would know it) that no apiedit table describes
+    emulators["modelscope"].image_models["Tongyi-MAI/Z-Image-Ultra"] = 0
+    try:
+        entry = run(server, workflow(edit_node(provider="modelscope", model="Tongyi-MAI/Z-Image-Ultra")))
+    finally:
+        del emulators["modelscope"].image_models["Tongyi-MAI/Z-Image-Ultra"]
     assert entry["status"]["status_str"] == "success", error_message(entry)
+    assert emulators["modelscope"].tasks[-1].model == "Tongyi-MAI/Z-Image-Ultra"
     info = info_of(entry)
-    assert info["model"] == "example/sketch-image-1" and info["model_verified"] is False
+    assert info["model"] == "Tongyi-MAI/Z-Image-Ultra" and info["model_verified"] is False
     assert any("unverified" in w for w in info["warnings"])
 
 
@@ -195,14 +200,18 @@ def test_the_node_default_is_the_first_providers_default_by_rule(server) -> None
 def test_a_failed_refresh_is_shown_by_the_models_route(server, emulators) -> None:
     import requests
 
-    emulators["gemini"].valid_keys = {"another-key"}
+    emulators["openai"].valid_keys = {"sk-another-key"}
     try:
         answer = requests.get(server.url + "/apiedit/models",
-                              params={"provider": "gemini", "refresh": "1"}, timeout=30).json()
+                              params={"provider": "openai", "refresh": "1"}, timeout=30).json()
     finally:
-        emulators["gemini"].valid_keys = None
+        emulators["openai"].valid_keys = None
     assert answer["stale"] is True and "rejected the API key" in answer["error"]
-    assert answer["models"] and answer["default"] == "gemini-nano-banana-2.1"
+    assert answer["models"] and answer["default"] == "gpt-image-2.5-flare"
+    # gemini has no key in this ComfyUI: its refresh says so, and the built-in list still serves
+    answer = requests.get(server.url + "/apiedit/models",
+                          params={"provider": "gemini", "refresh": "1"}, timeout=30).json()
+    assert "No API key for Google Gemini" in answer["error"] and answer["models"]
 
 
 def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:
