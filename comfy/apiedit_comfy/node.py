@@ -40,6 +40,7 @@ class APIImageEdit(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         providers = _options(catalog.provider_ids(), catalog.NO_PROVIDER)
+        # the first provider's default by rule (newest current model of its recommended family)
         models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
         return io.Schema(
             node_id=NODE_ID,
@@ -63,7 +64,8 @@ class APIImageEdit(io.ComfyNode):
                 io.Mask.Input("mask", optional=True,
                               tooltip="Area to edit (white = edit), for models that take a mask."),
                 io.String.Input("model_override", default="", optional=True,
-                                tooltip="A model id not in the list yet (day-0 models); wins over 'model'."),
+                                tooltip="Type any model id the provider serves (e.g. one not in the "
+                                        "list yet); wins over 'model'. Any id is sent as typed."),
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True),
                 io.Int.Input("seed", default=0, min=-1, max=MAX_SEED, control_after_generate=True,
                              optional=True, tooltip="-1 = let the provider choose (not sent)."),
@@ -108,15 +110,14 @@ class APIImageEdit(io.ComfyNode):
         if provider not in catalog.provider_ids():
             installed = ", ".join(catalog.provider_ids()) or "none"
             return f"Unknown provider {provider!r}; installed: {installed}."
-        chosen = (model_override or "").strip() or model
-        if (model_override or "").strip():
-            return True
-        known = {m.id: m for m in catalog.models(provider)}
-        if chosen not in known:
-            return (f"{provider} has no model {chosen!r}. Pick one from the list (refresh it) or "
-                    "type the id in model_override.")
-        if known[chosen].retired:
-            instead = f" Use {known[chosen].replacement!r}." if known[chosen].replacement else ""
+        chosen = ((model_override or "").strip() or model or "").strip()
+        if not chosen:
+            return f"Pick a {provider} model, or type its id in model_override."
+        # Any id is accepted: the provider judges its own ids (its "unknown model" answer names
+        # the closest known ones). Only a model the tables know to be shut down is refused here.
+        known = next((m for m in catalog.models(provider) if m.id == chosen), None)
+        if known is not None and known.retired:
+            instead = f" Use {known.replacement!r}." if known.replacement else ""
             return f"{provider} model {chosen!r} has been retired.{instead}"
         return True
 
@@ -161,7 +162,7 @@ class APIImageEdit(io.ComfyNode):
         # A base_url in a workflow came from whoever shared it: the host sends nothing (and no
         # key) to it unless the user trusted its origin themselves (apiedit.keys).
         options = dict(base_url=(base_url or "").strip() or None, trust_base_url=False,
-                       allow_unlisted=bool((model_override or "").strip()), progress=progress)
+                       progress=progress)
 
         def call(cancel: Any) -> EditResult:
             if conversation_mode:

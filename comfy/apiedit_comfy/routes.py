@@ -28,7 +28,9 @@ def _model_rows(provider: str, refresh: bool) -> list[dict[str, Any]]:
     return [
         {"id": m.id, "label": m.label or m.id, "retired": m.retired,
          "max_input_images": m.max_input_images, "sizes": list(m.sizes),
-         "aspect_ratios": list(m.aspect_ratios), "resolutions": list(m.resolutions)}
+         "aspect_ratios": list(m.aspect_ratios), "resolutions": list(m.resolutions),
+         "available": m.available, "verified": m.verified, "replacement": m.replacement,
+         "deprecated_on": m.deprecated_on, "shutdown_on": m.shutdown_on}
         for m in catalog.models(provider, refresh=refresh)
     ]
 
@@ -54,7 +56,11 @@ def register(routes: Any) -> None:
         if not refresh:
             catalog.refresh_if_stale(provider)  # answers now; the fresh list serves the next call
         rows = await asyncio.get_running_loop().run_in_executor(None, _model_rows, provider, refresh)
-        return web.json_response({"provider": provider, "models": rows})
+        # a failed refresh keeps the stored list and says why (the refresh button shows it)
+        error = catalog.refresh_error(provider) if refresh else None
+        return web.json_response({"provider": provider, "models": rows, "error": error,
+                                  "stale": error is not None,
+                                  "default": catalog.default_model_id(provider)})
 
     def refused(request: web.Request) -> web.Response | None:
         reason = cross_origin_refusal(request)

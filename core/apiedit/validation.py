@@ -8,6 +8,7 @@ Nothing is dropped silently.
 from __future__ import annotations
 
 from .errors import InvalidInputError, UnsupportedFeatureError
+from .modelpolicy import is_shut_down, lifecycle_warning
 from .types import Capability, EditRequest, ModelInfo, ProviderInfo
 
 __all__ = ["check_request"]
@@ -27,12 +28,19 @@ def _choices(values: tuple[str, ...]) -> str:
 
 
 def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo) -> list[str]:
-    """Raise for what the model cannot do; return warnings for ignored harmless knobs."""
+    """Raise for what the model cannot do; return warnings for ignored harmless knobs.
+
+    A model past its shutdown date is refused before anything is sent, naming its replacement.
+    For an unverified model (no table describes it) an empty size/ratio/resolution list means
+    "unknown", so those values go to the provider unchecked.
+    """
     name = f"{provider.label} model {model.id!r}"
     count = len(request.images)
-    if model.retired:
-        instead = f" Use {model.replacement!r} instead." if model.replacement else ""
-        raise UnsupportedFeatureError(f"{name} has been retired by {provider.label}.{instead}")
+    if is_shut_down(model):
+        when = f" (shut down on {model.shutdown_on})" if model.shutdown_on else ""
+        instead = f" Use {model.replacement!r} instead." if model.replacement else (
+            f" Run `apiedit models {provider.id} --refresh` to see current models.")
+        raise UnsupportedFeatureError(f"{name} has been retired by {provider.label}{when}.{instead}")
     if not request.prompt.strip():
         raise InvalidInputError("The prompt is empty: describe the image you want or the edit to make.")
     if count == 0 and not model.supports(Capability.GENERATE):
@@ -65,7 +73,8 @@ def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo
         raise UnsupportedFeatureError(
             f"{name} does not support size {request.size}; choose one of {_choices(model.sizes)}."
         )
-    if request.aspect_ratio:
+    known = model.verified
+    if request.aspect_ratio and (known or model.aspect_ratios):
         if not model.aspect_ratios:
             raise UnsupportedFeatureError(
                 f"{name} does not take an aspect ratio; set a size instead or leave it empty."
@@ -75,12 +84,13 @@ def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo
                 f"{name} does not support aspect ratio {request.aspect_ratio}; choose one of "
                 f"{_choices(model.aspect_ratios)}."
             )
-    if request.resolution and request.resolution not in model.resolutions:
+    if request.resolution and (known or model.resolutions) and \
+            request.resolution not in model.resolutions:
         choices = _choices(model.resolutions) if model.resolutions else "none (leave it empty)"
         raise UnsupportedFeatureError(
             f"{name} does not support resolution {request.resolution}; choose {choices}."
         )
-    warnings = []
+    warnings = [w for w in (lifecycle_warning(model, provider.label),) if w]
     for field, capability, what in _SOFT_KNOBS:
         value = getattr(request, field)
         if value not in (None, "") and not model.supports(capability):

@@ -161,10 +161,57 @@ def test_a_blocked_answer_is_a_node_error_with_the_reason_and_saves_nothing(serv
     assert saved_images(server, entry) == []
 
 
-def test_unknown_model_is_refused_at_validation(server) -> None:
+def test_a_made_up_model_is_sent_once_and_the_node_error_suggests_known_ids(server, emulators) -> None:
+    entry = run(server, workflow(edit_node(model="gpt-image-2.5-flar")))
+    assert entry["status"]["status_str"] == "error"
+    message = error_message(entry)
+    assert "UnknownModelError" in message and "Did you mean 'gpt-image-2.5-flare'" in message
+    assert emulators["openai"].billable_count == 1
+
+
+def test_a_model_no_table_knows_is_used_by_the_node_without_any_override(server, emulators) -> None:
+    # a model ModelScope serves (only its live list would know it) that no apiedit table describes
+    emulators["modelscope"].image_models["Tongyi-MAI/Z-Image-Ultra"] = 0
+    try:
+        entry = run(server, workflow(edit_node(provider="modelscope", model="Tongyi-MAI/Z-Image-Ultra")))
+    finally:
+        del emulators["modelscope"].image_models["Tongyi-MAI/Z-Image-Ultra"]
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    assert emulators["modelscope"].tasks[-1].model == "Tongyi-MAI/Z-Image-Ultra"
+    info = info_of(entry)
+    assert info["model"] == "Tongyi-MAI/Z-Image-Ultra" and info["model_verified"] is False
+    assert any("unverified" in w for w in info["warnings"])
+
+
+def test_a_retired_model_is_refused_at_validation_naming_its_replacement(server) -> None:
     with pytest.raises(PromptError) as caught:
-        server.queue(workflow(edit_node(model="no-such-model")))
-    assert "no model 'no-such-model'" in json.dumps(caught.value.node_errors)
+        server.queue(workflow(edit_node(model="dall-e-3")))
+    assert "'dall-e-3' has been retired. Use 'gpt-image-1.5'" in json.dumps(caught.value.node_errors)
+
+
+def test_the_node_default_is_the_first_providers_default_by_rule(server) -> None:
+    info = server.object_info("APIImageEdit")["APIImageEdit"]
+    model = info["input"]["required"]["model"][1]
+    assert info["input"]["required"]["provider"][1]["default"] == "gemini"
+    assert model["default"] == "gemini-nano-banana-2.1"
+    assert not any("preview" in m for m in model["options"] if m.startswith("gemini-3"))
+
+
+def test_a_failed_refresh_is_shown_by_the_models_route(server, emulators) -> None:
+    import requests
+
+    emulators["openai"].valid_keys = {"sk-another-key"}
+    try:
+        answer = requests.get(server.url + "/apiedit/models",
+                              params={"provider": "openai", "refresh": "1"}, timeout=30).json()
+    finally:
+        emulators["openai"].valid_keys = None
+    assert answer["stale"] is True and "rejected the API key" in answer["error"]
+    assert answer["models"] and answer["default"] == "gpt-image-2.5-flare"
+    # gemini has no key in this ComfyUI: its refresh says so, and the built-in list still serves
+    answer = requests.get(server.url + "/apiedit/models",
+                          params={"provider": "gemini", "refresh": "1"}, timeout=30).json()
+    assert "No API key for Google Gemini" in answer["error"] and answer["models"]
 
 
 def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:

@@ -195,7 +195,9 @@ def route_models(server: ComfyServer, provider: str, refresh: bool = False) -> l
     params = {"provider": provider, **({"refresh": "1"} if refresh else {})}
     answer = requests.get(server.url + "/api/apiedit/models", params=params, timeout=30)
     answer.raise_for_status()
-    return [m["id"] for m in answer.json()["models"] if not m["retired"]]
+    body = answer.json()
+    ids = [m["id"] for m in body["models"] if not m["retired"] and m["available"] is not False]
+    return sorted(ids, key=lambda i: i != body["default"])  # what the extension offers: default first
 
 
 # ---- tests --------------------------------------------------------------------------------------

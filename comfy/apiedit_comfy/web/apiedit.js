@@ -13,7 +13,10 @@ async function fetchModels(provider, refresh) {
   const response = await api.fetchApi(`/apiedit/models?${query}`);
   if (!response.ok) throw new Error(`model list: HTTP ${response.status}`);
   const data = await response.json();
-  return data.models.filter((m) => !m.retired).map((m) => m.id);
+  // Models the key's live list lacks (available === false) are not offered; the default first.
+  const ids = data.models.filter((m) => !m.retired && m.available !== false).map((m) => m.id);
+  if (data.default && ids.includes(data.default)) ids.sort((a, b) => (b === data.default) - (a === data.default));
+  return { ids, error: data.error };
 }
 
 // Only the newest reload of a node may touch its widgets: an answer for a provider the node no
@@ -27,8 +30,9 @@ async function reloadModels(node, { refresh = false, keepValue = false } = {}) {
   const requested = provider.value;
   const ticket = (node.apieditReloads = (node.apieditReloads ?? 0) + 1);
   try {
-    const ids = await fetchModels(requested, refresh);
+    const { ids, error } = await fetchModels(requested, refresh);
     if (node.apieditReloads !== ticket || provider.value !== requested) return;
+    if (refresh && error) window.alert(`${requested}: the model list could not be refreshed.\n${error}`);
     if (ids.length) {
       model.options.values = ids;
       if (!keepValue && !ids.includes(model.value)) {
