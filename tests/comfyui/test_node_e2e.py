@@ -23,6 +23,7 @@ pytestmark = pytest.mark.comfyui
 
 PROVIDERS = {"openai", "openrouter", "pixelwords", "gemini", "modelscope"}
 OPENAI_MODEL = "gpt-image-1.5"
+ROUTES = "/api/comfy-apiedit"  # what the frontend's api.fetchApi calls
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,8 @@ def test_web_extension_is_served_and_is_valid_javascript(server, tmp_path) -> No
     ours = [path for path in scripts if path.startswith("/extensions/apiedit/")]
     assert ours == ["/extensions/apiedit/apiedit.js"]
     source = requests.get(server.url + ours[0], timeout=10).text
-    assert "/apiedit/models" in source and "/apiedit/keys" in source
+    assert "/comfy-apiedit/models" in source and "/comfy-apiedit/keys" in source
+    assert not re.search(r"[\"'`]/api", source), "fetchApi would not add /api to such a path"
     module = tmp_path / "apiedit.mjs"
     module.write_text(source)
     subprocess.run(["node", "--check", str(module)], check=True, capture_output=True)
@@ -205,21 +207,21 @@ def test_models_route_serves_each_provider_and_refreshes_from_the_provider(serve
     import requests
 
     for provider in PROVIDERS:
-        answer = requests.get(server.url + "/apiedit/models", params={"provider": provider}, timeout=10)
+        answer = requests.get(server.url + ROUTES + "/models", params={"provider": provider}, timeout=10)
         assert answer.status_code == 200 and answer.json()["models"], provider
     # No list was ever fetched, so the first look started a background refresh (no waiting).
     deadline = time.monotonic() + 10
     while not emulators["openai"].requests_to("/models") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(emulators["openai"].requests_to("/models")) == 1
-    requests.get(server.url + "/apiedit/models", params={"provider": "openai"}, timeout=10)
+    requests.get(server.url + ROUTES + "/models", params={"provider": "openai"}, timeout=10)
     time.sleep(0.5)
     assert len(emulators["openai"].requests_to("/models")) == 1  # fresh now: no new fetch
-    refreshed = requests.get(server.url + "/apiedit/models",
+    refreshed = requests.get(server.url + ROUTES + "/models",
                              params={"provider": "openai", "refresh": "1"}, timeout=30).json()
     assert len(emulators["openai"].requests_to("/models")) == 2
     assert OPENAI_MODEL in [m["id"] for m in refreshed["models"]]
-    missing = requests.get(server.url + "/apiedit/models", params={"provider": "nope"}, timeout=10)
+    missing = requests.get(server.url + ROUTES + "/models", params={"provider": "nope"}, timeout=10)
     assert missing.status_code == 404
 
 
@@ -248,12 +250,24 @@ def test_progress_text_is_shown_under_the_node(server, emulators) -> None:
     assert any(node == "10" and "received 1 image" in text for node, text in texts)
 
 
+def test_the_old_route_paths_still_answer(server) -> None:
+    import requests
+
+    for prefix in ("/apiedit", "/api/apiedit", "/comfy-apiedit"):
+        for route in ("providers", "keys"):
+            answer = requests.get(f"{server.url}{prefix}/{route}", timeout=10)
+            assert answer.status_code == 200, (prefix, route)
+            assert answer.json() == requests.get(f"{server.url}{ROUTES}/{route}", timeout=10).json()
+        models = requests.get(f"{server.url}{prefix}/models", params={"provider": "openai"}, timeout=10)
+        assert OPENAI_MODEL in [m["id"] for m in models.json()["models"]], prefix
+
+
 # ---- keys ---------------------------------------------------------------------------------------
 
 def test_key_route_is_write_only(server) -> None:
     import requests
 
-    url = server.url + "/apiedit/keys"
+    url = server.url + ROUTES + "/keys"
     answer = requests.post(url, json={"provider": "gemini", "api_key": "sk-route-SENTINEL-42"}, timeout=10)
     assert answer.status_code == 200 and answer.json() == {"provider": "gemini", "set": True}
     status = requests.get(url, timeout=10).json()
@@ -274,8 +288,8 @@ def test_the_sentinel_key_leaks_nowhere(server, emulators) -> None:
     texts = [
         json.dumps(server.history()),
         json.dumps(server.object_info()),
-        requests.get(server.url + "/apiedit/keys", timeout=10).text,
-        requests.get(server.url + "/apiedit/providers", timeout=10).text,
+        requests.get(server.url + ROUTES + "/keys", timeout=10).text,
+        requests.get(server.url + ROUTES + "/providers", timeout=10).text,
         server.log_text(),
         error_message(failed),
     ]

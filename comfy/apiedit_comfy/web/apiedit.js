@@ -10,7 +10,7 @@ const widget = (node, name) => node.widgets?.find((w) => w.name === name);
 
 async function fetchModels(provider, refresh) {
   const query = `provider=${encodeURIComponent(provider)}${refresh ? "&refresh=1" : ""}`;
-  const response = await api.fetchApi(`/apiedit/models?${query}`);
+  const response = await api.fetchApi(`/comfy-apiedit/models?${query}`);
   if (!response.ok) throw new Error(`model list: HTTP ${response.status}`);
   const data = await response.json();
   return data.models.filter((m) => !m.retired).map((m) => m.id);
@@ -52,7 +52,7 @@ async function askForKey(node) {
   );
   if (key === null) return;
   try {
-    const response = await api.fetchApi("/apiedit/keys", {
+    const response = await api.fetchApi("/comfy-apiedit/keys", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ provider, api_key: key }),
