@@ -97,8 +97,11 @@ class Page:
 
     # the node, shown on the canvas and used with the mouse
     def new_node(self) -> int:
+        # Remove the nodes instead of app.graph.clear(): clear() restarts the node ids, and the
+        # Nodes 2.0 renderer (frontend 1.49) keeps widget state per node id, so a new node 1
+        # would show the old node 1's values and a pick of the same value would not fire.
         node_id: int = self.js("""() => {
-            app.graph.clear();
+            for (const old of [...app.graph.nodes]) app.graph.remove(old);
             const node = LiteGraph.createNode("APIImageEdit");
             node.pos = [100, 100];
             app.graph.add(node);
