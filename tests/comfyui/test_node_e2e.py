@@ -162,10 +162,55 @@ def test_a_blocked_answer_is_a_node_error_with_the_reason_and_saves_nothing(serv
     assert saved_images(server, entry) == []
 
 
-def test_unknown_model_is_refused_at_validation(server) -> None:
+def refusal(server: ComfyServer, **inputs: Any) -> list[dict[str, Any]]:
+    """Queue the edit node with `inputs`; return the node's validation errors (must be refused)."""
     with pytest.raises(PromptError) as caught:
-        server.queue(workflow(edit_node(model="no-such-model")))
-    assert "no model 'no-such-model'" in json.dumps(caught.value.node_errors)
+        server.queue(workflow(edit_node(**inputs)))
+    errors: list[dict[str, Any]] = caught.value.node_errors["10"]["errors"]
+    return errors
+
+
+@pytest.mark.parametrize("inputs, kind", [
+    ({"seed": -7}, "value_smaller_than_min"),
+    ({"strength": 3.0}, "value_bigger_than_max"),
+    ({"steps": 151}, "value_bigger_than_max"),
+])
+def test_out_of_range_numbers_are_refused_by_comfyui_before_any_provider_call(
+        server, emulators, inputs, kind) -> None:
+    errors = refusal(server, **inputs)
+    assert [e["type"] for e in errors] == [kind], errors
+    assert errors[0]["details"] == next(iter(inputs))
+    assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"count": 50}, "count must be between 1 and 10; got 50."),
+    ({"size": "7x7"}, "size '7x7' is not one of: (provider default), auto, 1024x1024, 1536x1024, "
+                      "1024x1536, 1792x1024, 1024x1792, 512x512, 256x256, 1328x1328, 1664x928, "
+                      "928x1664, 2048x2048."),
+    ({"size": "512x512"}, "OpenAI model 'gpt-image-1.5' does not support size 512x512; choose one "
+                          "of auto, 1024x1024, 1536x1024, 1024x1536."),
+    ({"resolution": "4K"}, "OpenAI model 'gpt-image-1.5' does not support resolution 4K; choose "
+                           "none (leave it empty)."),
+    ({"model": "no-such-model"}, "openai has no model 'no-such-model'. Pick one from the list "
+                                 "(refresh it) or type the id in model_override."),
+    ({"provider": "nope"}, "Unknown provider 'nope'; installed: gemini, modelscope, openai, "
+                           "openrouter, pixelwords."),
+])
+def test_the_node_refuses_what_the_model_cannot_do_at_queue_time_in_the_same_words(
+        server, emulators, inputs, message) -> None:
+    # The node checks these itself (0.3.75 never checks V3 combo values, 0.33 does): the exact
+    # text asserted here is what both versions show.
+    errors = refusal(server, **inputs)
+    assert {e["type"] for e in errors} == {"custom_validation_failed"}, errors
+    assert {e["details"].split(" - ", 1)[1] for e in errors} == {message}
+    assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
+
+
+def test_the_seed_control_starts_fixed_where_the_schema_can_say_so(server) -> None:
+    seed = server.object_info("APIImageEdit")["APIImageEdit"]["input"]["optional"]["seed"][1]
+    version = server.env.version
+    assert seed["control_after_generate"] == ("fixed" if version != "0.3.75" else True)
 
 
 def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:

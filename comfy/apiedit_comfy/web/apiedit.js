@@ -77,6 +77,11 @@ app.registerExtension({
         return result;
       };
     }
+    // A new node's seed control starts at "fixed": re-running an unchanged workflow then hits
+    // ComfyUI's cache instead of paying again (0.3.75's frontend always starts at "randomize").
+    // A loaded workflow restores its own choice afterwards, in configure.
+    const control = node.widgets?.find((w) => w.name === "control_after_generate");
+    if (control && control.value !== "fixed") control.value = "fixed";
     // A saved workflow (or a paste) is configured after nodeCreated: load its provider's list.
     const onConfigure = node.onConfigure;
     node.onConfigure = function (...args) {
