@@ -10,7 +10,7 @@ const widget = (node, name) => node.widgets?.find((w) => w.name === name);
 
 async function fetchModels(provider, refresh) {
   const query = `provider=${encodeURIComponent(provider)}${refresh ? "&refresh=1" : ""}`;
-  const response = await api.fetchApi(`/apiedit/models?${query}`);
+  const response = await api.fetchApi(`/comfy-apiedit/models?${query}`);
   if (!response.ok) throw new Error(`model list: HTTP ${response.status}`);
   const data = await response.json();
   // Models the key's live list lacks (available === false) are not offered; the default first.
@@ -56,7 +56,7 @@ async function askForKey(node) {
   );
   if (key === null) return;
   try {
-    const response = await api.fetchApi("/apiedit/keys", {
+    const response = await api.fetchApi("/comfy-apiedit/keys", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ provider, api_key: key }),
@@ -80,7 +80,7 @@ async function askToTrust(node) {
   );
   if (!url) return;
   try {
-    const response = await api.fetchApi("/apiedit/keys/trust", {
+    const response = await api.fetchApi("/comfy-apiedit/keys/trust", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ provider, base_url: url, trusted: true }),
@@ -105,6 +105,11 @@ app.registerExtension({
         return result;
       };
     }
+    // A new node's seed control starts at "fixed": re-running an unchanged workflow then hits
+    // ComfyUI's cache instead of paying again (0.3.75's frontend always starts at "randomize").
+    // A loaded workflow restores its own choice afterwards, in configure.
+    const control = node.widgets?.find((w) => w.name === "control_after_generate");
+    if (control && control.value !== "fixed") control.value = "fixed";
     // A saved workflow (or a paste) is configured after nodeCreated: load its provider's list.
     const onConfigure = node.onConfigure;
     node.onConfigure = function (...args) {
