@@ -23,7 +23,7 @@ class Spinner:
         self.stream = stream or sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.label = label
-        self.phase = "starting"
+        self.phase = f"{label}: checking the request"
         self.interval = interval
         self._start = time.monotonic()
         self._stop = threading.Event()
@@ -35,7 +35,7 @@ class Spinner:
 
     def _draw(self, frame: str) -> None:
         elapsed = time.monotonic() - self._start
-        line = f"{frame} {elapsed:5.1f}s  {self.label}: {self.phase}"
+        line = f"{frame} {elapsed:5.1f}s  {self.phase}"
         columns = shutil.get_terminal_size((80, 24)).columns - 1
         line = line[:columns]
         self.stream.write("\r" + line.ljust(self._width))

@@ -44,8 +44,8 @@ def run_cancellable(label: str, call: Callable[[CancelToken, Callable[[str], Non
                 outcome["error"] = exc
 
         worker = threading.Thread(target=work, name="apiedit-call", daemon=True)
-        worker.start()
         try:
+            worker.start()  # inside the try: Ctrl-C may land while the thread starts
             while worker.is_alive():
                 worker.join(0.1)
         except KeyboardInterrupt:
