@@ -57,7 +57,7 @@ def run_emulator(provider: str, *, port: int = 0, delay: float = 0.0, fault: str
     cls = emulator_class(provider)
     if not 0 <= port <= 65535:
         raise InvalidInputError(f"--port must be between 0 and 65535, not {port}.")
-    emulator = cls(port=port)
+    emulator = cls(port=port).present()
     configure(emulator, delay=delay, fault=fault)
     try:
         emulator.start()

@@ -347,12 +347,24 @@ class ModelScopeEmulator(Emulator):
             return
         task.output_urls = [self.serve_bytes(self._render(task), "image/png")]
 
+    def present(self) -> ModelScopeEmulator:
+        """Storybook pictures, and tasks that finish at the first poll (the demo shows no queue)."""
+        super().present()
+        self.polls_until_done = 0
+        return self
+
     def _render(self, task: EmulatedTask) -> bytes:
         """A solid PNG whose colour depends on model, prompt, seed and inputs (distinct outputs)."""
         from PIL import Image
 
         found = _SIZE.match(str(task.body.get("size") or ""))
         size = (int(found[1]), int(found[2])) if found else self.output_size
+        if self.storybook:
+            from apiedit.testing.chat_emulator import decode_data_url
+
+            inputs = [decode_data_url(u) if u.startswith("data:") else self.served(u)
+                      for u in task.image_urls]
+            return self.storybook_picture(task.body["prompt"], inputs, size)
         parts = (task.model, task.body["prompt"], task.body.get("seed"), task.image_urls, task.task_id)
         digest = hashlib.sha256(repr(parts).encode()).digest()
         buf = io.BytesIO()

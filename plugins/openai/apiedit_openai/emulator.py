@@ -469,6 +469,8 @@ class OpenAIEmulator(Emulator):
                 transparent: bool, fmt: str) -> bytes:
         from PIL import Image
 
+        if self.storybook:
+            return self.storybook_picture(prompt, inputs, size, "JPEG" if fmt == "jpeg" else fmt)
         mode = "RGBA" if transparent else "RGB"
         fill = (*_colour(f"{prompt}|{index}"), 255)[: len(mode)]
         img = Image.new(mode, size, fill)
