@@ -189,9 +189,11 @@ def cmd_conversations(args: argparse.Namespace) -> int:
         raise UsageError(f"conversations {action} needs a conversation name")
     conversation = Conversation(args.name, store)
     if action in ("show", "reset", "delete", "fork", "export") and not store.exists(args.name):
+        from .host import did_you_mean
+
         raise InvalidInputError(
-            f"There is no conversation {args.name!r}. Run `apiedit conversations list` to see "
-            "the stored ones."
+            f"There is no conversation {args.name!r}{did_you_mean(args.name, store.names())}. "
+            "Run `apiedit conversations list` to see the stored ones."
         )
     if action == "show":
         exchanges = conversation.exchanges()

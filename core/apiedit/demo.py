@@ -106,6 +106,10 @@ def run_demo(only: list[str] | None, out: Path) -> int:
 
     host = default_host()
     with_emulators = {ep.name for ep in entry_points(group=EMULATOR_GROUP)}
+    for name in only or ():
+        if name not in with_emulators or name not in host.providers():
+            host.get_provider(name)  # an unknown or broken plugin: its own error, with a suggestion
+            emulator_class(name)  # installed, but ships no emulator
     chosen = [p for p in host.providers() if p in with_emulators and (not only or p in only)]
     if not chosen:
         print("No installed provider ships an emulator; install the plugins first (see README).")

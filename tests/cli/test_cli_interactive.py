@@ -150,3 +150,19 @@ def test_chat_runs_turns_and_slash_commands_in_a_terminal(
     posts = openai_emulator.requests_to("/images", "POST")
     assert len(posts) == 3
     assert (apiedit_home / "out" / "portrait-turn1-1.png").read_bytes() in posts[2].body
+
+
+def test_the_emulator_module_runs_as_a_script(cli_env) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "apiedit_openai.emulator", "--port", "0"],
+                            env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", proc.stdout.readline().strip())
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
+def test_emulate_on_a_busy_port_says_to_pick_another(run_cli, openai_emulator: Emulator) -> None:
+    done = run_cli("emulate", "openai", "--port", str(openai_emulator.port))
+    assert done.returncode == 3 and "Pass another --port" in one_error_line(done.stderr)

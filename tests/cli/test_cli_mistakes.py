@@ -146,3 +146,15 @@ def test_a_closed_pipe_is_not_an_error(cli_env: dict[str, str], apiedit_home: Pa
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(run_cli, edit_args: list[str]) -> None:
     done = run_cli(*edit_args, "-p", "a fox")
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_a_demo_of_an_unknown_provider_suggests_the_installed_one(run_cli) -> None:
+    done = run_cli("demo", "--provider", "opnai", "-o", "d")
+    assert done.returncode == 8
+    assert "did you mean 'openai'?" in one_error_line(done.stderr) and done.stdout == ""
+
+
+def test_a_typo_in_a_conversation_name_is_pointed_out(run_cli, edit_args: list[str]) -> None:
+    assert run_cli(*edit_args, "-p", "a fox", "--conversation", "portrait").returncode == 0
+    done = run_cli("conversations", "show", "portrat")
+    assert done.returncode == 3 and "did you mean 'portrait'?" in one_error_line(done.stderr)

@@ -19,6 +19,8 @@ CLI_HINTS = {
     "unknown_model": "Run `apiedit models {provider} --refresh`, or pass --allow-unlisted for a "
                      "brand-new model.",
     "missing_key": "Set {env}, or run `apiedit keys set {provider}`.",
+    "unknown_provider": "Run `apiedit plugins` to see what is installed; the README's Plugins "
+                        "section lists the providers this repository ships.",
 }
 
 

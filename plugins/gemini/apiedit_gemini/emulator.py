@@ -491,3 +491,9 @@ def _fingerprint(parts: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
             _b64decode(signature) if isinstance(signature, str) else None,
         ))
     return out
+
+
+if __name__ == "__main__":  # `python -m apiedit_gemini.emulator` runs it, as `apiedit emulate gemini`
+    from apiedit.console.emulate import module_main
+
+    module_main("gemini")

@@ -381,3 +381,9 @@ def _check_data_url(url: str) -> str | None:
     except InvalidInputError as exc:
         return f"image_url holds a data URL that is not a valid image: {exc}"
     return None
+
+
+if __name__ == "__main__":  # `python -m apiedit_modelscope.emulator` runs it, as `apiedit emulate modelscope`
+    from apiedit.console.emulate import module_main
+
+    module_main("modelscope")

@@ -618,3 +618,9 @@ class OpenAIEmulator(Emulator):
         super().reset()
         with self._calls_lock:
             self.calls.clear()
+
+
+if __name__ == "__main__":  # `python -m apiedit_openai.emulator` runs it, as `apiedit emulate openai`
+    from apiedit.console.emulate import module_main
+
+    module_main("openai")

@@ -151,3 +151,9 @@ class OpenRouterEmulator(ChatEmulator):
             return Response.json(self.error_body(
                 404, f"{model} has been deprecated and is no longer available", "not_found"), 404)
         return None
+
+
+if __name__ == "__main__":  # `python -m apiedit_openrouter.emulator` runs it, as `apiedit emulate openrouter`
+    from apiedit.console.emulate import module_main
+
+    module_main("openrouter")
