@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["draw_portrait", "draw_cat", "paint"]
+__all__ = ["Frame", "draw_cat", "draw_portrait", "paint"]
 
 _FONT_FILES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # CJK prompts, where installed
@@ -102,8 +103,6 @@ def _mouth(draw: Any, cx: float, cy: float, r: float, smile: bool) -> None:
 
 def _flower(draw: Any, x: float, y: float, s: float, colour=(235, 90, 150)) -> None:
     for i in range(5):
-        import math
-
         a = i * 2 * math.pi / 5
         px, py = x + math.cos(a) * s * 0.55, y + math.sin(a) * s * 0.55
         draw.ellipse((px - s * 0.42, py - s * 0.42, px + s * 0.42, py + s * 0.42), fill=colour)
@@ -353,7 +352,7 @@ def _generate(f: Frame, prompt: str) -> Any:
 
 
 def _edit(f: Frame, prompt: str, source: Any) -> Any:
-    from PIL import Image, ImageDraw, ImageOps
+    from PIL import Image, ImageOps
 
     img = Image.new("RGB", (f.w, f.h), (25, 28, 36))
     img.paste(_cover(source, f.w, f.ch), (0, 0))
