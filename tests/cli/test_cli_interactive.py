@@ -166,3 +166,31 @@ def test_the_emulator_module_runs_as_a_script(cli_env) -> None:
 def test_emulate_on_a_busy_port_says_to_pick_another(run_cli, openai_emulator: Emulator) -> None:
     done = run_cli("emulate", "openai", "--port", str(openai_emulator.port))
     assert done.returncode == 3 and "Pass another --port" in one_error_line(done.stderr)
+
+
+def test_ctrl_c_in_chat_cancels_the_turn_and_keeps_the_loop(
+    cli_env, openai_emulator: Emulator, apiedit_home: Path,
+) -> None:
+    openai_emulator.inject(Fault(method="POST", delay=3))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "apiedit", "chat", "openai", "-m", MODEL, "--base-url", openai_emulator.base_url,
+         "--conversation", "slow", "-o", "out"],
+        env=cli_env, cwd=str(apiedit_home), encoding="utf-8", timeout=30,
+    )
+    child.expect("you> ")
+    child.sendline("a slow cat")
+    wait_for(lambda: openai_emulator.requests_to("/images", "POST"))
+    child.sendintr()
+    child.expect("cancelled: Cancelled. The request had already been sent to OpenAI, so it may "
+                 "have been billed")
+    child.expect("you> ")
+    time.sleep(3.5)  # the abandoned answer arrives meanwhile: it must not become a turn
+    child.sendline("/history")
+    child.expect("no turns yet")
+    child.sendline("a quick cat")
+    child.expect(r"turn 1: a quick cat → out/slow-turn1-1\.png")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
