@@ -46,7 +46,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         _print_json([r.to_json() for r in records])
         return 0
     if not records:
-        print("No apiedit plugins installed. Install one, e.g. `pip install apiedit-openai`.")
+        print("No apiedit plugins installed. The README's Plugins section lists the providers "
+              "this repository ships (e.g. `pip install ./plugins/openai` from a clone).")
         return 0
     for r in records:
         dist = f"{r.distribution or '-'} {r.version or ''}".strip()
@@ -56,9 +57,17 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from .console.running import run_cancellable
     from .host import default_host
 
-    models = default_host().list_models(args.provider, refresh=args.refresh, base_url=args.base_url)
+    host = default_host()
+    label = host.get_provider(args.provider).label
+
+    def fetch(_cancel: Any, progress: Any) -> Any:
+        progress(f"{label}: asking for its model list" if args.refresh else f"{label}: models")
+        return host.list_models(args.provider, refresh=args.refresh, base_url=args.base_url)
+
+    models = run_cancellable(label, fetch)
     if args.json:
         _print_json([m.to_json() for m in models])
         return 0
