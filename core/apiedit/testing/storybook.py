@@ -22,6 +22,8 @@ __all__ = ["Frame", "draw_cat", "draw_portrait", "paint"]
 
 _FONT_FILES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # CJK prompts, where installed
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
     "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",
@@ -44,7 +46,10 @@ def _font(size: int) -> Any:
                 return ImageFont.truetype(path, size)
             except OSError:
                 continue
-    return ImageFont.load_default(size)
+    try:
+        return ImageFont.load_default(size)  # Pillow >= 10.1 ships a scalable default font
+    except TypeError:
+        return ImageFont.load_default()
 
 
 def _hash_colour(text: str, lo: int = 60, hi: int = 200) -> tuple[int, int, int]:
@@ -299,7 +304,7 @@ def _caption(img: Any, f: Frame, title: str, prompt: str, label: str) -> None:
         y += size * 1.1
     if label:
         tag = f"{label} emulator"
-        d.rounded_rectangle((4, 4, 12 + d.textlength(tag, font=small), 8 + small.size * 1.2),
+        d.rounded_rectangle((4, 4, 12 + d.textlength(tag, font=small), 8 + size * 0.8),
                             radius=4, fill=(25, 28, 36))
         d.text((8, 5), tag, font=small, fill=(255, 230, 120))
 
@@ -345,9 +350,14 @@ def _generate(f: Frame, prompt: str) -> Any:
         _face(ImageDraw.Draw(img), *f.face)
     _details(img, f, prompt, has_face)
     if not (scene or has_face) and not _words(prompt, r"flower|rose|花|" + "|".join(_ANIMALS)):
-        big = _font(max(16, f.ch // 5))  # nothing to draw: the main word, large
-        word = max(re.findall(r"\w+", prompt) or ["?"], key=len)
-        d.text((f.w / 2, f.ch / 2), word, font=big, anchor="mm", fill=(255, 255, 255))
+        word = max(re.findall(r"\w+", prompt) or ["?"], key=len)  # nothing to draw: the main word
+        size = max(16, f.ch // 5)
+        while size > 12 and d.textlength(word, font=_font(size)) > f.w * 0.9:
+            size -= 4
+        big = _font(size)
+        left, top, right, bottom = d.textbbox((0, 0), word, font=big)
+        d.text(((f.w - right - left) / 2, (f.ch - bottom - top) / 2), word, font=big,
+               fill=(255, 255, 255))
     return img
 
 
