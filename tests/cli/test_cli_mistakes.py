@@ -18,6 +18,7 @@ def files(apiedit_home: Path) -> Path:
     (apiedit_home / "a-directory").mkdir()
     (apiedit_home / "notes.txt").write_text("not an image\n")
     (apiedit_home / "photo.png").write_bytes(png())
+    (apiedit_home / "broken.png").write_bytes(png()[:60])  # a PNG cut off after its header
     (apiedit_home / "taken.png").write_bytes(b"the user's earlier image")
     return apiedit_home
 
@@ -27,6 +28,7 @@ INPUT_MISTAKES = [
     (["-p", "x", "-i", "a-directory"], "-i 'a-directory' is a directory"),
     (["-p", "x", "-i", "https://example.org/cat.png"], "-i takes a local file, not a URL"),
     (["-p", "x", "-i", "notes.txt"], "-i 'notes.txt' is not an image"),
+    (["-p", "x", "-i", "broken.png"], "could not be decoded"),
     (["-p", "x", "-i", "photo.png", "--mask", "nosuch.png"], "--mask 'nosuch.png': no such file"),
     (["-p", "x", "--size", "banana"], "not 'banana'. Use --size WIDTHxHEIGHT"),
     (["-p", "x", "--aspect-ratio", "wide"], "not 'wide'. Use --aspect-ratio W:H"),

@@ -9,10 +9,11 @@ __all__ = ["cli_message"]
 
 CLI_HINTS = {
     "needs_image": "give at least one input image with -i.",
-    "no_images": "drop the -i images, or pick an editing model (see `apiedit models PROVIDER`).",
+    "no_images": "drop the -i images, or pick an editing model (see `apiedit models {provider}`).",
     "no_mask": "drop --mask.",
     "no_conversation": "drop --conversation, or use `apiedit edit` with -i LAST_IMAGE.",
     "no_aspect_ratio": "use --size instead, or drop --aspect-ratio.",
+    "bad_image": "pass a PNG, JPEG or WebP file with -i.",
     "bad_size": "Use --size WIDTHxHEIGHT (e.g. --size 1024x1024) or --size auto.",
     "bad_aspect_ratio": "Use --aspect-ratio W:H, e.g. --aspect-ratio 16:9.",
     "bad_count": "Use -n 1 or more.",

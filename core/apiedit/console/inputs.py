@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from ..images import sniff_mime
+from ..images import open_image, sniff_mime
 from ..types import ImageData
 
 __all__ = ["read_image"]
@@ -35,4 +35,10 @@ def read_image(path: str, flag: str = "-i") -> ImageData:
         raise InvalidInputError(
             f"{flag} {path!r} is {what}. Pass a PNG, JPEG, WebP, GIF, BMP or TIFF file."
         )
+    try:
+        open_image(data)  # decode it here: a damaged file must fail before any paid call
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"{flag} {path!r}: {exc.fact.rstrip(':')}. Pass an undamaged PNG, JPEG or WebP file."
+        ) from None
     return ImageData(data, mime)
