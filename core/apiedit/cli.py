@@ -1,18 +1,37 @@
-"""The `apiedit` command: list plugins and models, manage keys, edit images, run the demo."""
+"""The `apiedit` command: list plugins and models, manage keys, edit images, chat, emulate, demo.
+
+Argument parsing and the commands live here; exit codes, CLI-worded hints, output files,
+progress and cancellation are in `apiedit.console`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
-import re
+import os
 import sys
+import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
-from .errors import ApiEditError
+from .errors import ApiEditError, InvalidInputError
+from .console.exitcodes import EXIT_CODES_HELP, ExitCode, exit_code_for
+from .console.hints import cli_message
 
 __all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A malformed command line: exit 2, like argparse's own errors."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one `error:` line pointing at --help, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(ExitCode.USAGE)
 
 
 def _print_json(data: Any) -> None:
@@ -27,7 +46,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         _print_json([r.to_json() for r in records])
         return 0
     if not records:
-        print("No apiedit plugins installed. Install one, e.g. `pip install apiedit-openai`.")
+        print("No apiedit plugins installed. The README's Plugins section lists the providers "
+              "this repository ships (e.g. `pip install ./plugins/openai` from a clone).")
         return 0
     for r in records:
         dist = f"{r.distribution or '-'} {r.version or ''}".strip()
@@ -37,9 +57,17 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from .console.running import run_cancellable
     from .host import default_host
 
-    models = default_host().list_models(args.provider, refresh=args.refresh, base_url=args.base_url)
+    host = default_host()
+    label = host.get_provider(args.provider).label
+
+    def fetch(_cancel: Any, progress: Any) -> Any:
+        progress(f"{label}: asking for its model list" if args.refresh else f"{label}: models")
+        return host.list_models(args.provider, refresh=args.refresh, base_url=args.base_url)
+
+    models = run_cancellable(label, fetch)
     if args.json:
         _print_json([m.to_json() for m in models])
         return 0
@@ -107,17 +135,13 @@ def cmd_keys(args: argparse.Namespace) -> int:
             for url in keys.trusted_base_urls(pid):
                 print(f"{'':<12} trusted {url}")
         return 0
-    if not args.provider:
-        raise SystemExit(f"keys {args.action} needs a provider id")
     host.get_provider(args.provider)
-    if args.action in ("trust", "untrust"):
-        if not args.url:
-            raise SystemExit(f"keys {args.action} needs a URL: apiedit keys {args.action} PROVIDER URL")
-        if args.action == "trust":
-            origin = keys.trust_base_url(args.provider, args.url)
-            print(f"trusted {origin} for {args.provider}: workflows may now send its key there")
-        else:
-            print("untrusted" if keys.untrust_base_url(args.provider, args.url) else "was not trusted")
+    if args.action == "trust":
+        origin = keys.trust_base_url(args.provider, args.url)
+        print(f"trusted {origin} for {args.provider}: workflows may now send its key there")
+        return 0
+    if args.action == "untrust":
+        print("untrusted" if keys.untrust_base_url(args.provider, args.url) else "was not trusted")
         return 0
     if args.action == "remove":
         removed = keys.delete_key(args.provider, base_url=args.base_url)
@@ -125,44 +149,24 @@ def cmd_keys(args: argparse.Namespace) -> int:
         return 0
     whose = f"{args.provider} relay {args.base_url}" if args.base_url else args.provider
     key = sys.stdin.readline().strip() if args.stdin else getpass.getpass(f"{whose} API key: ")
+    if not key:
+        raise InvalidInputError("No key was given; nothing was stored. Paste the key, or pipe it "
+                                "with --stdin.")
     path = keys.store_key(args.provider, key, base_url=args.base_url)
     print(f"stored in {path} (mode 0600)")
     return 0
 
 
-def _read_image(path: str) -> Any:
-    from .images import sniff_mime
-    from .types import ImageData
-
-    data = Path(path).read_bytes()
-    return ImageData(data, sniff_mime(data) or "application/octet-stream")
-
-
-def _save(result: Any, out: Path, stem: str) -> list[str]:
-    from .images import extension_for
-
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index, image in enumerate(result.images, 1):
-        path = out / f"{stem}-{index}.{extension_for(image.data)}"
-        path.write_bytes(image.data)
-        paths.append(str(path))
-    return paths
-
-
-def _file_stem(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "conversation"
-
-
-def cmd_edit(args: argparse.Namespace) -> int:
-    from .host import default_host
+def _request_from(args: argparse.Namespace) -> Any:
+    """The EditRequest the flags describe; every mistake is an InvalidInputError."""
+    from .console.inputs import read_image
     from .types import EditRequest
 
-    request = EditRequest(
+    return EditRequest(
         model=args.model,
         prompt=args.prompt,
-        images=tuple(_read_image(p) for p in args.image),
-        mask=_read_image(args.mask) if args.mask else None,
+        images=tuple(read_image(p, "-i") for p in args.image),
+        mask=read_image(args.mask, "--mask") if args.mask else None,
         negative_prompt=args.negative_prompt or "",
         size=args.size,
         aspect_ratio=args.aspect_ratio,
@@ -173,31 +177,44 @@ def cmd_edit(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         strength=args.strength,
     )
-    progress = lambda text: print(text, file=sys.stderr)
+
+
+_CONVERSATION_FIELDS = ("mask", "negative_prompt", "size", "aspect_ratio", "resolution", "n",
+                        "seed", "steps", "guidance", "strength")
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from .console.outputs import file_stem, prepare_out_dir, save_images
+    from .console.running import run_cancellable
+    from .host import default_host
+
+    request = _request_from(args)
+    out = prepare_out_dir(args.out)  # before any paid call: a bad -o must not lose an image
+    host = default_host()
+    label = host.get_provider(args.provider).label
     if args.conversation:
         from .conversation import Conversation
 
-        fields = {f: getattr(request, f) for f in ("mask", "negative_prompt", "size", "aspect_ratio",
-                                                   "resolution", "n", "seed", "steps", "guidance",
-                                                   "strength")}
-        result = Conversation.open(args.conversation).send(
+        fields = {f: getattr(request, f) for f in _CONVERSATION_FIELDS}
+        conversation = Conversation.open(args.conversation)
+        result = run_cancellable(label, lambda cancel, progress: conversation.send(
             args.provider, model=request.model, prompt=request.prompt, images=request.images,
             use_last_image=not args.no_last_image, base_url=args.base_url,
-            allow_unlisted=args.allow_unlisted, progress=progress, **fields,
-        )
+            allow_unlisted=args.allow_unlisted, cancel=cancel, progress=progress, **fields,
+        ))
         turn = result.info["turn"]
         reused = result.info.get("reused")
         how = "stored answer reused, nothing sent" if reused else result.info["conversation"]
         print(f"conversation {args.conversation!r}, turn {turn} ({how})", file=sys.stderr)
         suffix = f"turn{turn}" if turn is not None else "unsaved"
-        stem = args.name or f"{_file_stem(args.conversation)}-{suffix}"
+        stem = args.name or f"{file_stem(args.conversation)}-{suffix}"
     else:
-        result = default_host().edit(
+        result = run_cancellable(label, lambda cancel, progress: host.edit(
             args.provider, request, base_url=args.base_url, allow_unlisted=args.allow_unlisted,
-            progress=progress,
-        )
+            cancel=cancel, progress=progress,
+        ))
         stem = args.name or "apiedit"
-    paths = _save(result, Path(args.out), stem)
+    paths = [str(p) for p in save_images(result.images, out, file_stem(stem))]
     record = {**result.info_record(), "text": result.text, "files": paths}
     if args.json:
         _print_json(record)
@@ -214,7 +231,6 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     import time
 
     from .conversation import Conversation, default_store
-    from .errors import InvalidInputError
 
     store = default_store()
     action = args.action
@@ -235,8 +251,15 @@ def cmd_conversations(args: argparse.Namespace) -> int:
             print(f"{r.name:<24} {span:<14} {r.images:>3} image(s)  {when}")
         return 0
     if not args.name:
-        raise SystemExit(f"conversations {action} needs a conversation name")
+        raise UsageError(f"conversations {action} needs a conversation name")
     conversation = Conversation(args.name, store)
+    if action in ("show", "reset", "delete", "fork", "export") and not store.exists(args.name):
+        from .host import did_you_mean
+
+        raise InvalidInputError(
+            f"There is no conversation {args.name!r}{did_you_mean(args.name, store.names())}. "
+            "Run `apiedit conversations list` to see the stored ones."
+        )
     if action == "show":
         exchanges = conversation.exchanges()
         if args.json:
@@ -259,22 +282,21 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     expected = {"fork": (2, 2), "export": (1, 1), "import": (0, 1)}.get(action, (0, 0))
     if not expected[0] <= len(rest) <= expected[1]:
         usage = {"fork": "NAME TURN NEW_NAME", "export": "NAME FILE", "import": "FILE [NEW_NAME]"}
-        raise SystemExit(f"usage: apiedit conversations {action} {usage.get(action, 'NAME')}")
+        raise UsageError(f"usage: apiedit conversations {action} {usage.get(action, 'NAME')}")
     if action == "reset":
         conversation.reset()
         print(f"reset {args.name!r}")
     elif action == "delete":
-        print(f"deleted {args.name!r}" if conversation.delete() else f"no conversation {args.name!r}")
+        conversation.delete()
+        print(f"deleted {args.name!r}")
     elif action == "fork":
         try:
             turn = int(rest[0])
         except ValueError:
-            raise SystemExit(f"conversations fork: TURN must be a number, not {rest[0]!r}") from None
+            raise UsageError(f"conversations fork: TURN must be a number, not {rest[0]!r}") from None
         conversation.fork(turn, rest[1])
         print(f"forked {args.name!r} at turn {turn} into {rest[1]!r}")
     elif action == "export":
-        if not store.exists(args.name):
-            raise InvalidInputError(f"There is no conversation {args.name!r} to export.")
         conversation.export(rest[0])
         print(f"exported {args.name!r} to {rest[0]}")
     elif action == "import":
@@ -290,18 +312,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.provider, Path(args.out))
 
 
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from .console.emulate import run_emulator
+
+    return run_emulator(args.provider, port=args.port, delay=args.delay, fault=args.fault)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .console.chat import run_chat
+
+    return run_chat(args.provider, args.model, conversation=args.conversation,
+                    out=args.out, base_url=args.base_url, allow_unlisted=args.allow_unlisted)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"apiedit {__version__}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of an error")
+    parser = _Parser(
         prog="apiedit",
         description="Create and edit images through cloud APIs (one plugin per provider).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("plugins", help="list installed provider plugins, their status and errors")
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        kw.setdefault("epilog", EXIT_CODES_HELP)
+        return sub.add_parser(name, parents=[common],
+                              formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+
+    p = command("plugins", help="list installed provider plugins, their status and errors")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_plugins)
 
-    p = sub.add_parser("models", help="list a provider's image models")
+    p = command("models", help="list a provider's image models")
     p.add_argument("provider")
     p.add_argument("--refresh", action="store_true",
                    help="ask the provider instead of the cache (a failed refresh is an error)")
@@ -309,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser(
+    p = command(
         "models-diff", help="maintainers: compare a saved live model list with the tables",
         description="Compare FILE (saved `apiedit models PROVIDER --refresh --json`, or a raw "
                     "/models answer) with PROVIDER's tables: prints added (new member of a known "
@@ -320,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models_diff)
 
-    p = sub.add_parser(
+    p = command(
         "keys", help="store, remove or list API keys (key file, mode 0600); trust relay URLs",
         description="A key is sent only to its provider's own host or to a base URL you chose: "
                     "an environment variable, the key file, --base-url, your own code, or "
@@ -328,14 +381,27 @@ def build_parser() -> argparse.ArgumentParser:
                     "`keys set PROVIDER --base-url URL` stores a relay's own key: it goes to "
                     "that relay only, and the relay never receives the provider's key.",
     )
-    p.add_argument("action", choices=["set", "remove", "list", "trust", "untrust"])
-    p.add_argument("provider", nargs="?")
-    p.add_argument("url", nargs="?", help="for trust/untrust: the relay or proxy base URL")
-    p.add_argument("--base-url", help="set/remove the key of this relay instead of the provider's")
-    p.add_argument("--stdin", action="store_true", help="read the key from standard input")
+    keys_sub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    k = keys_sub.add_parser("set", parents=[common], help="store a provider's key (asked for, "
+                            "or read from stdin)")
+    k.add_argument("provider")
+    k.add_argument("--stdin", action="store_true", help="read the key from standard input")
+    k.add_argument("--base-url", help="store the key of this relay instead of the provider's: "
+                   "it is sent to that relay only")
+    k = keys_sub.add_parser("remove", parents=[common], help="remove a provider's stored key")
+    k.add_argument("provider")
+    k.add_argument("--base-url", help="remove this relay's key instead of the provider's")
+    keys_sub.add_parser("list", parents=[common], help="which providers have a key (never the "
+                        "key), trusted base URLs and relays with their own key")
+    for action, text in (("trust", "let workflows send this provider's requests (and key) to "
+                                   "URL, a relay or proxy you run"),
+                         ("untrust", "stop trusting URL")):
+        k = keys_sub.add_parser(action, parents=[common], help=text)
+        k.add_argument("provider")
+        k.add_argument("url", help="the relay or proxy base URL (its scheme, host and port count)")
     p.set_defaults(func=cmd_keys)
 
-    p = sub.add_parser("edit", help="generate (no --image) or edit/compose images")
+    p = command("edit", help="generate (no --image) or edit/compose images")
     p.add_argument("provider")
     p.add_argument("-m", "--model", required=True)
     p.add_argument("-p", "--prompt", required=True)
@@ -351,11 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=float)
     p.add_argument("--strength", type=float)
     p.add_argument("--base-url", help="override the provider's base URL (proxy, relay)")
-    p.add_argument("--allow-unlisted", action="store_true",
-                   help="deprecated and ignored: any model id is sent, listed or not")
-    p.add_argument("-o", "--out", default=".", help="output directory")
+    p.add_argument("--allow-unlisted", action="store_true", help="deprecated and ignored: any model id is sent, listed or not")
+    p.add_argument("-o", "--out", default=".", help="output directory (created if missing); "
+                   "files are never overwritten: the next free number is used")
     p.add_argument("--name", help="output file name stem (default: apiedit, or "
-                   "CONVERSATION-turnN with --conversation)")
+                   "CONVERSATION-turnN with --conversation); files are STEM-N.EXT")
     p.add_argument("--conversation", metavar="NAME",
                    help="continue the stored conversation NAME (created on first use) and store "
                         "this turn in it; see `apiedit conversations`")
@@ -365,7 +431,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the info record as JSON")
     p.set_defaults(func=cmd_edit)
 
-    p = sub.add_parser(
+    p = command(
+        "chat",
+        help="interactive multi-turn editing (/image PATH, /reset, /history, /undo, /quit)",
+        description="Each line you type is the next turn's prompt; each answer's image is saved "
+                    "and its path printed. /image PATH attaches an input image to the next turn, "
+                    "/reset starts over, /history lists the turns, /undo goes back one turn (the "
+                    "conversation is forked from the previous turn), /quit leaves.",
+    )
+    p.add_argument("provider")
+    p.add_argument("-m", "--model", required=True)
+    p.add_argument("--conversation", metavar="NAME", default="chat",
+                   help="the stored conversation to continue (default: chat)")
+    p.add_argument("-o", "--out", default=".", help="output directory (created if missing)")
+    p.add_argument("--base-url", help="override the provider's base URL (proxy, relay, emulator)")
+    p.add_argument("--allow-unlisted", action="store_true", help="accept a model id no list knows yet")
+    p.set_defaults(func=cmd_chat)
+
+    p = command(
         "conversations",
         help="list, show, reset, delete, fork, export or import stored conversations",
         description="Stored conversations (in the user data directory, or $APIEDIT_DATA_DIR). "
@@ -380,19 +463,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="list/show: print JSON")
     p.set_defaults(func=cmd_conversations)
 
-    p = sub.add_parser("demo", help="offline demo against the built-in emulators (no key needed)")
+    p = command(
+        "emulate",
+        help="run a provider's loopback emulator in the foreground and print its base URL",
+        description="Starts the provider's built-in emulator on 127.0.0.1 (no key, no cost) and "
+                    "prints the base URL to pass as --base-url or APIEDIT_<PROVIDER>_BASE_URL. "
+                    "Ctrl-C stops it.",
+    )
+    p.add_argument("provider")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
+    p.add_argument("--delay", type=float, default=0.0, metavar="S",
+                   help="answer every request S seconds late (to watch progress and Ctrl-C)")
+    p.add_argument("--fault", metavar="KIND",
+                   help="answer every paid request with this canned error: auth, quota, "
+                        "rate_limit, blocked, bad_request, overloaded, server_error")
+    p.set_defaults(func=cmd_emulate)
+
+    p = command("demo", help="offline demo against the built-in emulators (no key needed)")
     p.add_argument("--provider", action="append", help="limit to these providers (repeatable)")
     p.add_argument("-o", "--out", default="apiedit-demo", help="output directory")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _silence_stdout() -> None:
+    """After a closed pipe (`apiedit ... | head`), send the rest to /dev/null quietly."""
     try:
-        return int(args.func(args) or 0)
-    except ApiEditError as exc:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; every failure ends in one `error:` line and its family's exit code."""
+    args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("APIEDIT_DEBUG") == "1"
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return ExitCode.OK
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
+    except ApiEditError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {cli_message(exc)}", file=sys.stderr)
+        return exit_code_for(exc)
     except KeyboardInterrupt:
-        return 130
+        print("error: Cancelled.", file=sys.stderr)
+        return ExitCode.CANCELLED
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(f"error: internal error ({text[:300]}). Rerun with --debug and report it.",
+              file=sys.stderr)
+        return ExitCode.INTERNAL

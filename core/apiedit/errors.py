@@ -46,9 +46,15 @@ class ApiEditError(Exception):
         request_id: str | None = None,
         code: str | None = None,
         details: Any = None,
+        hint: str | None = None,
+        hint_id: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        full = f"{message} {hint}" if hint else message
+        super().__init__(full)
+        self.fact = message  # what happened, without the advice
+        self.hint = hint  # what to do, in the node's words; a front end may word it its own way
+        self.hint_id = hint_id  # names the advice, so `apiedit.cli` can give it in flag names
+        self.message = full
         self.provider = provider
         self.status = status
         self.request_id = request_id
@@ -77,8 +83,13 @@ class UntrustedBaseURLError(ConfigurationError):
     """A base URL from a workflow names a host the user never trusted; nothing was sent."""
 
 
-class InvalidInputError(ApiEditError):
-    """The request itself is wrong: corrupt image, bad size, empty prompt."""
+class InvalidInputError(ApiEditError, ValueError):
+    """The request itself is wrong: corrupt image, bad size, empty prompt.
+
+    Also a ValueError, so code written before the typed tree existed still catches it.
+    """
+
+    __str__ = ApiEditError.__str__
 
 
 class UnsupportedFeatureError(InvalidInputError):

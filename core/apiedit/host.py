@@ -10,6 +10,7 @@ that fails to import or lacks a hook is recorded and logged, the others load. En
 
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 from importlib.metadata import EntryPoint, entry_points
@@ -56,6 +57,19 @@ class PluginRecord:
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
+
+
+PLUGIN_LIST_HINT = (
+    "Run `apiedit plugins` to see what is installed; the providers' plugins and their package "
+    "names are listed in the README (section Plugins)."
+)
+"""Never a `pip install` of a name built from what the user typed: anyone could register it."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest installed id, or ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _env_list(env: Mapping[str, str], name: str) -> set[str] | None:
@@ -201,11 +215,10 @@ class Host:
                     "Run `apiedit plugins` for details.",
                     provider=provider,
                 )
-            known = ", ".join(self._infos) or "none installed"
             raise UnknownProviderError(
-                f"Unknown provider {provider!r} (installed: {known}). Install its plugin with "
-                f"`pip install apiedit-{provider}`.",
-                provider=provider,
+                f"Unknown provider {provider!r}{did_you_mean(provider, self._infos)} "
+                f"(installed: {', '.join(sorted(self._infos)) or 'none'}).",
+                hint=PLUGIN_LIST_HINT, hint_id="unknown_provider", provider=provider,
             )
         return info
 
@@ -282,7 +295,8 @@ class Host:
         accepted for compatibility and ignored (deprecated since 0.2).
         """
         settings = self.settings(provider, api_key=options.get("api_key"),
-                                 base_url=options.get("base_url"))
+                                 base_url=options.get("base_url"),
+                                 trust_base_url=options.get("trust_base_url", True))
         models = self._guarded(provider, "list_models", refresh=bool(options.get("refresh")),
                                settings=settings) or []
         return self._model_for(provider, model, models, settings)

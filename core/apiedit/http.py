@@ -173,6 +173,8 @@ class HttpClient:
 
         def attempt() -> requests.Response:
             s.check_cancelled()
+            if billable:
+                s.note_billable_sent()
             try:
                 response = self.session.request(
                     method, url, timeout=(s.connect_timeout, read_timeout), **kwargs

@@ -127,7 +127,8 @@ def _undecodable(reason: str, output: bool) -> InvalidInputError:
             f"The provider returned bytes that are not an image ({reason}): try again, "
             "and report it to the provider plugin's author if it persists."
         )
-    return InvalidInputError(f"The input image could not be decoded ({reason}): {_FIX_HINT}.")
+    return InvalidInputError(f"The input image could not be decoded ({reason}):",
+                             hint=f"{_FIX_HINT}.", hint_id="bad_image")
 
 
 def _open_header(data: bytes, *, output: bool = False) -> Image.Image:
@@ -474,8 +475,8 @@ def parse_data_url(url: str) -> ImageData:
     if mime is None:
         if not (data and declared.startswith("image/")):
             raise InvalidInputError(
-                f"The data URL does not contain an image ({_describe(data)}): "
-                f"{_FIX_HINT}."
+                f"The data URL does not contain an image ({_describe(data)}):",
+                hint=f"{_FIX_HINT}.", hint_id="bad_image",
             )
         mime = declared  # a format we do not sniff; decoding will tell
     return ImageData(data, mime)

@@ -17,7 +17,20 @@ from .redact import MASK
 if TYPE_CHECKING:
     from .http import HttpClient
 
-__all__ = ["ProviderSettings"]
+__all__ = ["CancelToken", "ProviderSettings"]
+
+
+class CancelToken(threading.Event):
+    """A cancel event that also notes when a billable request went out.
+
+    Pass it as `cancel=`; after a cancelled call, `billable_sent` tells the user whether the
+    provider may have charged for it.
+    """
+
+    billable_sent: bool = False
+
+    def note_billable_sent(self) -> None:
+        self.billable_sent = True
 
 
 def _mask(value: str | None) -> str:
@@ -45,9 +58,10 @@ class ProviderSettings:
             return self.api_key
         where = " or ".join(self.key_env_vars) or "an environment variable"
         raise MissingKeyError(
-            f"No API key for {self.label}. Set {where}, or run "
-            f"`apiedit keys set {self.provider}` (in ComfyUI: the API Image Edit key settings).",
-            provider=self.provider,
+            f"No API key for {self.label}.",
+            hint=f"Set {where}, or run `apiedit keys set {self.provider}` (in ComfyUI: the API "
+                 "Image Edit key settings).",
+            hint_id="missing_key", details={"env": where}, provider=self.provider,
         )
 
     @property
@@ -72,6 +86,12 @@ class ProviderSettings:
     def check_cancelled(self) -> None:
         if self.cancelled:
             raise CancelledError("Cancelled by the user.", provider=self.provider)
+
+    def note_billable_sent(self) -> None:
+        """Called by the HTTP client just before a request that may cost money is sent."""
+        note = getattr(self.cancel, "note_billable_sent", None)
+        if note is not None:
+            note()
 
     def sleep(self, seconds: float) -> None:
         """Sleep that wakes up at once when the call is cancelled."""

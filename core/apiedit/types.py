@@ -13,6 +13,8 @@ from typing import Any, Literal, Mapping
 
 import attrs
 
+from .errors import InvalidInputError
+
 __all__ = [
     "Capability",
     "ConversationMode",
@@ -72,6 +74,11 @@ class ImageData:
         return hashlib.sha256(self.data).hexdigest()
 
 
+def _check_role(value: Any) -> None:
+    if value not in ("user", "assistant"):
+        raise InvalidInputError(f"A turn's role is 'user' or 'assistant', not {value!r}.")
+
+
 def _images(value: Any) -> tuple[ImageData, ...]:
     return tuple(value or ())
 
@@ -80,9 +87,7 @@ def _images(value: Any) -> tuple[ImageData, ...]:
 class Turn:
     """One message of a conversation; `state` is the provider's opaque data, kept verbatim."""
 
-    role: Literal["user", "assistant"] = attrs.field(
-        validator=attrs.validators.in_(("user", "assistant"))
-    )
+    role: Literal["user", "assistant"] = attrs.field(validator=lambda _i, _a, v: _check_role(v))
     text: str = ""
     images: tuple[ImageData, ...] = attrs.field(default=(), converter=_images)
     provider: str = ""
@@ -92,12 +97,24 @@ class Turn:
 
 def _check_size(_inst: Any, _attr: attrs.Attribute, value: str | None) -> None:
     if value is not None and not _SIZE_RE.match(value):
-        raise ValueError(f"size must look like '1024x1024' or 'auto', not {value!r}")
+        raise InvalidInputError(
+            f"The size must look like 1024x1024 or auto, not {value!r}.", hint_id="bad_size"
+        )
 
 
 def _check_ratio(_inst: Any, _attr: attrs.Attribute, value: str | None) -> None:
     if value is not None and not _RATIO_RE.match(value):
-        raise ValueError(f"aspect_ratio must look like '16:9', not {value!r}")
+        raise InvalidInputError(
+            f"The aspect ratio must look like 16:9, not {value!r}.", hint_id="bad_aspect_ratio"
+        )
+
+
+def _check_count(_inst: Any, _attr: attrs.Attribute, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(
+            f"The number of images must be a whole number of at least 1, not {value!r}.",
+            hint_id="bad_count",
+        )
 
 
 def _none_if_blank(value: str | None) -> str | None:
@@ -118,7 +135,7 @@ class EditRequest:
         default=None, converter=_none_if_blank, validator=_check_ratio
     )
     resolution: str | None = attrs.field(default=None, converter=_none_if_blank)  # "1K", "2K", "4K"
-    n: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    n: int = attrs.field(default=1, validator=_check_count)
     seed: int | None = None
     steps: int | None = None
     guidance: float | None = None

@@ -44,11 +44,12 @@ def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo
     if not request.prompt.strip():
         raise InvalidInputError("The prompt is empty: describe the image you want or the edit to make.")
     if count == 0 and not model.supports(Capability.GENERATE):
-        raise UnsupportedFeatureError(f"{name} only edits images: connect at least one input image.")
+        raise UnsupportedFeatureError(f"{name} only edits images:", hint="connect at least one input image.",
+                                      hint_id="needs_image")
     if count >= 1 and not model.supports(Capability.EDIT):
         raise UnsupportedFeatureError(
-            f"{name} cannot edit images (text-to-image only): disconnect the input images or pick "
-            "an editing model."
+            f"{name} cannot edit images (text-to-image only):",
+            hint="disconnect the input images or pick an editing model.", hint_id="no_images",
         )
     if count > 1 and not model.supports(Capability.MULTI_IMAGE):
         raise UnsupportedFeatureError(f"{name} takes one input image; {count} were given.")
@@ -58,12 +59,14 @@ def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo
         )
     if request.mask is not None:
         if not model.supports(Capability.MASK):
-            raise UnsupportedFeatureError(f"{name} does not take a mask: disconnect it.")
+            raise UnsupportedFeatureError(f"{name} does not take a mask:", hint="disconnect it.",
+                                          hint_id="no_mask")
         if count == 0:
             raise InvalidInputError("A mask needs an input image to apply to.")
     if request.history and not model.supports(Capability.CONVERSATION):
         raise UnsupportedFeatureError(
-            f"{name} does not keep a conversation; continue by feeding the last image back instead."
+            f"{name} does not keep a conversation;",
+            hint="continue by feeding the last image back instead.", hint_id="no_conversation",
         )
     check_output_options(model, provider, n=request.n, size=request.size,
                          aspect_ratio=request.aspect_ratio, resolution=request.resolution)
@@ -95,7 +98,8 @@ def check_output_options(model: ModelInfo, provider: ProviderInfo, *, n: int = 1
     if aspect_ratio and (known or model.aspect_ratios):
         if not model.aspect_ratios:
             raise UnsupportedFeatureError(
-                f"{name} does not take an aspect ratio; set a size instead or leave it empty."
+                f"{name} does not take an aspect ratio;",
+                hint="set a size instead or leave it empty.", hint_id="no_aspect_ratio",
             )
         if aspect_ratio not in model.aspect_ratios:
             raise UnsupportedFeatureError(

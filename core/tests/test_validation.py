@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apiedit.errors import InvalidInputError, UnsupportedFeatureError
+from apiedit.errors import ApiEditError, InvalidInputError, UnsupportedFeatureError
 from apiedit.types import Capability as C
 from apiedit.types import EditRequest, ImageData, ModelInfo, ProviderInfo, Turn
 from apiedit.validation import check_request
@@ -97,9 +97,18 @@ def test_harmless_knobs_become_warnings_not_silence() -> None:
 
 
 def test_request_fields_are_validated_on_construction() -> None:
-    with pytest.raises(ValueError):
-        EditRequest(model="m", prompt="p", size="big")
-    with pytest.raises(ValueError):
-        EditRequest(model="m", prompt="p", n=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInputError, match="1024x1024 or auto, not 'banana'"):
+        EditRequest(model="m", prompt="p", size="banana")
+    with pytest.raises(InvalidInputError, match="16:9, not 'wide'"):
+        EditRequest(model="m", prompt="p", aspect_ratio="wide")
+    for n in (0, -1):
+        with pytest.raises(InvalidInputError, match="at least 1"):
+            EditRequest(model="m", prompt="p", n=n)
+    with pytest.raises(InvalidInputError):
         Turn(role="system")
+
+
+def test_invalid_input_is_an_apiedit_error_and_still_a_value_error() -> None:
+    with pytest.raises(ApiEditError) as caught:
+        EditRequest(model="m", prompt="p", size="banana")
+    assert isinstance(caught.value, ValueError)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import attrs
 
-from ..errors import ApiEditError
+from ..errors import ApiEditError, CancelledError
 from ..redact import get_logger
 from ..types import Capability, EditRequest, EditResult, ImageData, Turn
 from .requestkey import request_key
@@ -197,6 +197,13 @@ class Conversation:
             provider, sent, allow_unlisted=allow_unlisted, cancel=cancel, progress=progress,
             **endpoint,
         )
+        if cancel is not None and cancel.is_set():
+            # The user gave up on this turn while it ran (e.g. Ctrl-C in `apiedit chat`): a late
+            # answer must not slip into the history behind their back.
+            raise CancelledError(
+                f"Cancelled; the answer that arrived afterwards was not stored in {self.name!r}.",
+                provider=provider, request_id=result.request_id,
+            )
         mode = NATIVE if native else LAST_IMAGE
         details = {"history_messages": len(history), "fed_last_image": fed is not None}
         warnings = [*result.warnings, *warnings]

@@ -368,6 +368,11 @@ class ChatEmulator(Emulator):
 
     def output_image(self, call: ChatCall, fmt: str = "PNG") -> bytes:
         """The strip of blocks described in the module docstring."""
+        if self.storybook:
+            ratio = (call.body.get("image_config") or {}).get("aspect_ratio") or "1:1"
+            a, b = (float(x) for x in ratio.split(":")) if _RATIOS.match(ratio) else (1.0, 1.0)
+            inputs = [i for i in call.input_images if i] or self._last_answer_image(call)
+            return self.storybook_picture(call.prompt, inputs, (768, round(768 * b / a)), fmt)
         if call.input_images:
             colours = [mean_colour(i) if i else (128, 128, 128) for i in call.input_images]
         else:
@@ -375,6 +380,20 @@ class ChatEmulator(Emulator):
             colours = [(digest[0], digest[1], digest[2])]
         ratio = (call.body.get("image_config") or {}).get("aspect_ratio")
         return _png(colours, ratio, fmt)
+
+    def _last_answer_image(self, call: ChatCall) -> list[bytes]:
+        """The newest image an assistant message holds (native conversations build on it)."""
+        for message in reversed(call.messages[:-1]):
+            if message.get("role") != "assistant":
+                continue
+            urls = [i["image_url"]["url"] for i in message.get("images") or ()]
+            if isinstance(message.get("content"), list):
+                urls += [p["image_url"]["url"] for p in message["content"] if p.get("type") == "image_url"]
+            for url in reversed(urls):
+                data = self._image_bytes(url, "history")
+                if data:
+                    return [data]
+        return []
 
     def wants_image(self, call: ChatCall) -> bool:
         """Whether the request asked for image output at all."""

@@ -317,6 +317,23 @@ class Emulator:
     """
 
     max_body_bytes: int = 100 * 1024 * 1024  # larger bodies get 413 (providers cap far lower)
+    storybook: bool = False
+    """Paint pictures a person can read (`apiedit.testing.storybook`) instead of the colour codes
+    tests decode; `apiedit demo` and `apiedit emulate` turn it on."""
+
+    def present(self) -> Emulator:
+        """Get ready to be watched by a person (`apiedit demo`, `apiedit emulate`): storybook
+        pictures, and no waiting that only tests need. Subclasses may add their own."""
+        self.storybook = True
+        return self
+
+    def storybook_picture(self, prompt: str, inputs: Any, size: tuple[int, int],
+                          fmt: str = "PNG") -> bytes:
+        """The storybook picture for one answer, tagged with this emulator's provider."""
+        from .storybook import paint
+
+        label = type(self).__name__.removesuffix("Emulator") or "apiedit"
+        return paint(prompt, list(inputs), size, fmt=fmt, label=label)
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -387,6 +404,13 @@ class Emulator:
             self._files[file_id] = (bytes(data), content_type)
         suffix = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
         return f"{self.base_url}/_files/{file_id}{suffix}"
+
+    def served(self, url: str) -> bytes | None:
+        """The bytes behind a URL this emulator handed out with `serve_bytes`, else None."""
+        found = re.fullmatch(re.escape(self.base_url) + _FILE_ROUTE, url)
+        with self._lock:
+            entry = self._files.get(found["file_id"]) if found else None
+        return entry[0] if entry else None
 
     # -- the log
 

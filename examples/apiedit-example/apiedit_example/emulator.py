@@ -41,7 +41,10 @@ class ExampleEmulator(Emulator):
         if "blocked" in body["prompt"]:
             return self.error_response("blocked")
         images = [b64decode_any(i) for i in body.get("images", [])]
-        out = images[0] if images else _solid_png((len(body["prompt"]) * 7 % 256, 90, 160))
+        if self.storybook:
+            out = self.storybook_picture(body["prompt"], images, (512, 512))
+        else:
+            out = images[0] if images else _solid_png((len(body["prompt"]) * 7 % 256, 90, 160))
         return Response.json({"images": [b64encode(out)], "text": f"{len(images)} inputs"},
                              headers={"x-request-id": f"ex-{len(self.requests)}"})
 

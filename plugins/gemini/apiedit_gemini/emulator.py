@@ -131,6 +131,16 @@ def _model_entry(model_id: str, label: str, methods: list[str], description: str
     }
 
 
+def _last_model_image(call: GenerateCall) -> list[bytes]:
+    """The newest image in the history: what a native conversation's next turn builds on."""
+    for content in reversed(call.history):
+        found = [_b64decode(p["inlineData"]["data"]) for p in content.get("parts", ())
+                 if "inlineData" in p]
+        if found:
+            return found[-1:]
+    return []
+
+
 class GeminiEmulator(Emulator):
     """The Gemini Developer API, as far as image generation goes."""
 
@@ -409,6 +419,8 @@ class GeminiEmulator(Emulator):
         image_config = config.get("imageConfig") or {}
         w, h = output_size(call.model, image_config.get("aspectRatio"), image_config.get("imageSize"))
         size = (max(8, w // self.size_divisor), max(8, h // self.size_divisor))
+        if self.storybook:
+            return self.storybook_picture(call.prompt, call.images or _last_model_image(call), (w, h), fmt)
         digest = hashlib.sha256(f"{call.prompt}|{config.get('seed')}|{len(call.images)}|{salt}".encode()).digest()
         buf = io.BytesIO()
         Image.new("RGB", size, tuple(digest[:3])).save(buf, fmt)
@@ -490,3 +502,9 @@ def _fingerprint(parts: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
             _b64decode(signature) if isinstance(signature, str) else None,
         ))
     return out
+
+
+if __name__ == "__main__":  # `python -m apiedit_gemini.emulator` runs it, as `apiedit emulate gemini`
+    from apiedit.console.emulate import module_main
+
+    module_main("gemini")

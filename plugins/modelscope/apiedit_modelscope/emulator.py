@@ -353,12 +353,24 @@ class ModelScopeEmulator(Emulator):
             return
         task.output_urls = [self.serve_bytes(self._render(task), "image/png")]
 
+    def present(self) -> ModelScopeEmulator:
+        """Storybook pictures, and tasks that finish at the first poll (the demo shows no queue)."""
+        super().present()
+        self.polls_until_done = 0
+        return self
+
     def _render(self, task: EmulatedTask) -> bytes:
         """A solid PNG whose colour depends on model, prompt, seed and inputs (distinct outputs)."""
         from PIL import Image
 
         found = _SIZE.match(str(task.body.get("size") or ""))
         size = (int(found[1]), int(found[2])) if found else self.output_size
+        if self.storybook:
+            from apiedit.testing.chat_emulator import decode_data_url
+
+            inputs = [decode_data_url(u) if u.startswith("data:") else self.served(u)
+                      for u in task.image_urls]
+            return self.storybook_picture(task.body["prompt"], inputs, size)
         parts = (task.model, task.body["prompt"], task.body.get("seed"), task.image_urls, task.task_id)
         digest = hashlib.sha256(repr(parts).encode()).digest()
         buf = io.BytesIO()
@@ -375,3 +387,9 @@ def _check_data_url(url: str) -> str | None:
     except InvalidInputError as exc:
         return f"image_url holds a data URL that is not a valid image: {exc}"
     return None
+
+
+if __name__ == "__main__":  # `python -m apiedit_modelscope.emulator` runs it, as `apiedit emulate modelscope`
+    from apiedit.console.emulate import module_main
+
+    module_main("modelscope")

@@ -503,6 +503,8 @@ class OpenAIEmulator(Emulator):
                 transparent: bool, fmt: str) -> bytes:
         from PIL import Image
 
+        if self.storybook:
+            return self.storybook_picture(prompt, inputs, size, "JPEG" if fmt == "jpeg" else fmt)
         mode = "RGBA" if transparent else "RGB"
         fill = (*_colour(f"{prompt}|{index}"), 255)[: len(mode)]
         img = Image.new(mode, size, fill)
@@ -653,3 +655,9 @@ class OpenAIEmulator(Emulator):
         super().reset()
         with self._calls_lock:
             self.calls.clear()
+
+
+if __name__ == "__main__":  # `python -m apiedit_openai.emulator` runs it, as `apiedit emulate openai`
+    from apiedit.console.emulate import module_main
+
+    module_main("openai")

@@ -138,8 +138,8 @@ def _check(request: EditRequest, fam: Family) -> None:
         )
     if count and not fam.edit:
         raise UnsupportedFeatureError(
-            f"{name} cannot edit images (text-to-image only): disconnect the input images or "
-            "use a GPT image model such as gpt-image-2.5-flare."
+            f"{name} cannot edit images (text-to-image only):", hint_id="no_images",
+            hint="disconnect the input images or use a GPT image model such as gpt-image-2.5-flare.",
         )
     if count > fam.max_images:
         raise UnsupportedFeatureError(

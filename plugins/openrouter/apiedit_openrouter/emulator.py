@@ -248,3 +248,8 @@ class OpenRouterEmulator(ChatEmulator):
         return Response.json({"created": int(time.time()), "data": data,
                               "usage": {"prompt_tokens": 12, "completion_tokens": 1290 * n,
                                         "cost": 0.039 * n}})
+
+if __name__ == "__main__":  # `python -m apiedit_openrouter.emulator` runs it, as `apiedit emulate openrouter`
+    from apiedit.console.emulate import module_main
+
+    module_main("openrouter")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["APP_TITLE", "APP_URL", "attribution_headers", "edit", "fetch_models", "list_models"]
 
 APP_TITLE = "ComfyUI API Image Edit (apiedit)"
-APP_URL = "https://github.com/apiedit/apiedit"  # the pack's Repository URL; env override below
+APP_URL: str | None = None  # no published home page yet: HTTP-Referer only when the env var sets one
 RETRYABLE = frozenset({502, 503})  # OpenRouter bills successful generations only (§3.7, §8)
 _RATIO_OF_SIZE = {  # OpenRouter's own aspect-ratio table (§3.3), to suggest the right ratio
     "1024x1024": "1:1", "832x1248": "2:3", "1248x832": "3:2", "864x1184": "3:4",
@@ -40,7 +40,8 @@ _RATIO_OF_SIZE = {  # OpenRouter's own aspect-ratio table (§3.3), to suggest th
 def attribution_headers() -> dict[str, str]:
     """OpenRouter's app attribution; `X-Title` is the older spelling some proxies still read."""
     url = os.environ.get("APIEDIT_OPENROUTER_APP_URL") or APP_URL
-    return {"HTTP-Referer": url, "X-OpenRouter-Title": APP_TITLE, "X-Title": APP_TITLE}
+    headers = {"X-OpenRouter-Title": APP_TITLE, "X-Title": APP_TITLE}
+    return {"HTTP-Referer": url, **headers} if url else headers
 
 
 # ---- models ----------------------------------------------------------------------------------

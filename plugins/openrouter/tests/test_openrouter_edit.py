@@ -158,6 +158,13 @@ def test_attribution_headers_are_sent(call: Callable[..., EditResult], emulator:
     assert headers["x-openrouter-title"] == headers["x-title"] == "ComfyUI API Image Edit (apiedit)"
 
 
+def test_no_referer_is_invented_without_an_app_url(call: Callable[..., EditResult],
+                                                   emulator: OpenRouterEmulator) -> None:
+    call()
+    headers = emulator.last_chat().headers
+    assert "http-referer" not in headers and headers["x-title"]
+
+
 def test_retired_model_is_refused_with_its_replacement(call: Callable[..., EditResult],
                                                        emulator: OpenRouterEmulator) -> None:
     with pytest.raises(UnsupportedFeatureError, match="google/gemini-nano-banana-2.1'"):

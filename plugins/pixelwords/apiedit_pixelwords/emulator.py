@@ -67,3 +67,9 @@ class PixelWordsEmulator(ChatEmulator):
         body = {"error": {"message": f"No available channel for model {model} under group default",
                           "type": "new_api_error", "code": "model_not_found"}}
         return Response.json(body, 503)
+
+
+if __name__ == "__main__":  # `python -m apiedit_pixelwords.emulator` runs it, as `apiedit emulate pixelwords`
+    from apiedit.console.emulate import module_main
+
+    module_main("pixelwords")
