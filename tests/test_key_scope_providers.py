@@ -129,3 +129,26 @@ def test_a_relay_keeps_its_own_key(provider: str, emulator_factory, apiedit_home
 
     assert keys_seen(relay_a) == {relay_key}
     assert keys_seen(relay_b) == {provider_key}
+
+
+def test_model_lookups_and_conversation_turns_keep_the_workflow_url_untrusted(
+    emulator_factory, apiedit_home, sentinel_key, monkeypatch, tmp_path
+) -> None:
+    """The paths that look a model up before sending (a conversation feeding its last image)
+    apply the same rule as the send itself."""
+    from apiedit.conversation import Conversation, ConversationStore
+
+    monkeypatch.setenv("OPENAI_API_KEY", sentinel_key)
+    host = Host(env={"APIEDIT_LOAD_PLUGINS": "openai"})
+    own, thief = emulator_factory(emulator_class("openai")), emulator_factory(emulator_class("openai"))
+    with pytest.raises(UntrustedBaseURLError):
+        host.get_model("openai", "gpt-image-1.5", base_url=thief.base_url, trust_base_url=False)
+    store = ConversationStore(tmp_path / "conversations.sqlite3")
+    chat = Conversation.open("portrait", store=store, host=host)
+    chat.send("openai", model="gpt-image-1.5", prompt="a fox", base_url=own.base_url)
+    with pytest.raises(UntrustedBaseURLError):
+        chat.send("openai", model="gpt-image-1.5", prompt="make it red", base_url=thief.base_url,
+                  trust_base_url=False)
+    assert thief.requests == []
+    assert len(chat.history()) == 2  # the refused turn stored nothing
+    store.close()
