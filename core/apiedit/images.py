@@ -428,6 +428,12 @@ def b64encode(data: bytes, urlsafe: bool = False) -> str:
 def b64decode_any(s: str | bytes) -> bytes:
     """Decode base64 from any provider: standard or URL-safe, padded or not, with whitespace."""
     try:
+        # Fast path: well-formed standard base64, what nearly every provider sends. The
+        # tolerant clean-up below costs more than the decode itself on multi-MB answers.
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:
         raw = s.encode("ascii") if isinstance(s, str) else bytes(s)
     except UnicodeEncodeError:
         raise InvalidInputError(
