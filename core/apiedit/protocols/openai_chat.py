@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .. import limits
 from ..download import download_image
 from ..errormap import error_from_status, error_message, json_object, parse_retry_after, request_id_from
 from ..errors import (
@@ -65,7 +66,6 @@ __all__ = [
 
 CHAT_PATH = "chat/completions"
 UPLOAD_FORMATS = ("image/png", "image/jpeg", "image/webp")
-MAX_PARALLEL = 4  # concurrent paid calls for n > 1
 DEFAULT_RETRYABLE = frozenset({503})
 
 log = get_logger("apiedit.protocols.openai_chat")
@@ -593,7 +593,7 @@ def chat_edit(
     map_error: Callable[[requests.Response], ApiEditError] | None = None,
     conversation: str = "native",
     warnings: Sequence[str] = (),
-    max_parallel: int = MAX_PARALLEL,
+    max_parallel: int | None = None,
 ) -> EditResult:
     """Send `body` (messages included) `request.n` times, in parallel when n > 1, and merge.
 
@@ -617,7 +617,9 @@ def chat_edit(
     if len(bodies) == 1:
         outcomes.append(_one_call(settings, bodies[0], path, headers, mapper))
     else:
-        workers = max(1, min(max_parallel, len(bodies)))
+        # The provider's process-wide limit (apiedit.limits) bounds what is in flight across
+        # all callers; this only avoids threads that would just wait for it.
+        workers = max(1, min(max_parallel or limits.max_parallel(settings.provider), len(bodies)))
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="apiedit-chat") as pool:
             futures = [pool.submit(_one_call, settings, b, path, headers, mapper) for b in bodies]
             for future in futures:
