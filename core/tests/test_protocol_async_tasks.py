@@ -70,6 +70,20 @@ def test_first_poll_comes_about_half_a_second_after_the_start() -> None:
     assert 0.4 <= fetch.calls[0] - start < 0.7
 
 
+def test_the_default_schedule_looks_soon_after_3_s_and_polls_little() -> None:
+    times, elapsed = [], 0.0
+    for delay in poll_delays():
+        elapsed += delay
+        if elapsed > 60:
+            break
+        times.append(elapsed)
+    assert times[0] == 0.5
+    assert any(3.0 < t <= 3.3 for t in times)  # a task done at 3.0 s is seen within 0.3 s
+    assert len([t for t in times if t <= 10]) <= 6
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == sorted(gaps) and max(gaps) == 5.0  # then one poll per 5 s, no faster
+
+
 def test_poll_delays_back_off_to_the_cap() -> None:
     delays = poll_delays(first_delay=0.5, max_delay=3.0, backoff=1.5)
     first = [next(delays) for _ in range(8)]
