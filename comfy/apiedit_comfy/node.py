@@ -91,6 +91,10 @@ class APIImageEdit(io.ComfyNode):
                                 tooltip="Empty = this node's own conversation; a name shares it across nodes."),
                 io.String.Input("base_url", default="", optional=True,
                                 tooltip="Override the provider's base URL (proxy, relay)."),
+                io.Boolean.Input("lossless_upload", default=False, optional=True,
+                                 tooltip="Send input images as PNG. Off: photos go as JPEG q98 "
+                                         "(no visible loss, far faster); graphics, alpha and "
+                                         "masked edits are always lossless."),
             ],
             outputs=[
                 io.Image.Output(display_name="images"),
@@ -125,11 +129,13 @@ class APIImageEdit(io.ComfyNode):
                 steps: int = 0, size: str = "", aspect_ratio: str = "", resolution: str = "",
                 count: int = 1, watermark: bool = False, conversation_mode: bool = True,
                 use_last_image: bool = True, reset_conversation: bool = False,
-                conversation_name: str = "", base_url: str = "") -> io.NodeOutput:
+                conversation_name: str = "", base_url: str = "",
+                lossless_upload: bool = False) -> io.NodeOutput:
         images: list[ImageData] = []
+        lossless = bool(lossless_upload) or mask is not None  # a mask must match the pixels
         for batch in (image1, image2, image3, image4):
             if batch is not None:
-                images.extend(batch_to_images(batch))
+                images.extend(batch_to_images(batch, lossless=lossless))
         mask_image = None
         if mask is not None:
             if not images:
