@@ -332,6 +332,8 @@ def _elide(value: Any) -> Any:
         return {k: _elide(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_elide(v) for v in value]
+    if isinstance(value, str) and len(value) > 200 and value[:5].lower() == "data:":
+        return f"{value[:40]}...<{len(value)} chars>"  # a whole data URL: no regex over MBs
     if isinstance(value, str) and len(value) > 200 and "base64," in value:
         return _DATA_URI.sub(lambda m: f"{m.group(0)[:40]}...<{len(m.group(0))} chars>", value)
     return value
