@@ -172,7 +172,8 @@ def edit_call(spec: dict[str, Any], emulator: Any, image: bytes | None, n: int =
 
 
 def floor_call(emulator: Any) -> Callable[[], Any]:
-    """A bare `requests.post` of the very bytes the client sent, then the answer decoded."""
+    """A bare `requests.post` of the request the client sent (JSON serialised again each call,
+    multipart bytes replayed), then the answer's image base64-decoded."""
     import base64
 
     import requests
@@ -182,8 +183,11 @@ def floor_call(emulator: Any) -> Callable[[], Any]:
     url = emulator.base_url.rstrip("/") + sent.path
     session = requests.Session()
 
+    as_json = "json" in sent.headers.get("content-type", sent.headers.get("Content-Type", ""))
+    payload = {"json": sent.json()} if as_json else {"data": sent.body}  # JSON: serialised per call
+
     def call() -> bytes:
-        body = session.post(url, data=sent.body, headers=headers, timeout=60).json()
+        body = session.post(url, headers=headers, timeout=60, **payload).json()
         text = (body.get("data") or [{}])[0].get("b64_json") if "data" in body else None
         if text is None and "candidates" in body:
             text = body["candidates"][0]["content"]["parts"][0]["inlineData"]["data"]
@@ -458,7 +462,8 @@ def fig_conversation(runs: int) -> None:
             return Response(200, json.dumps(spec["answer"](image, spec["model"])).encode(),
                             content_type="application/json")
 
-        route = {"openai": r"/images/edits", "openrouter": r"/api/v1/chat/completions"}.get(
+        route = {"openai": r"/images/edits",
+                 "openrouter": getattr(emulator, "path_prefix", "") + r"/chat/completions"}.get(
             name, r"/v1beta/models/(?P<model>[^/:]+):generateContent")
         emulator.route("POST", route, answer, billable=True)
         code = _CONVERSATION.format(here=here, transport=transport or "auto", provider=spec["provider"],
@@ -467,6 +472,9 @@ def fig_conversation(runs: int) -> None:
         emulator.stop()
         if result.returncode != 0:
             row(figure, name, f"failed: {result.stderr.strip().splitlines()[-1][:80]}")
+            continue
+        if not sizes:
+            row(figure, name, "failed: the emulator's answer route was not used")
             continue
         growth = json.loads(result.stdout.strip().splitlines()[-1])["growth"]
         row(figure, f"{name}: peak RSS growth", f"{growth / 1e6:.0f} MB", "", "≤ 60 MB")

@@ -3,9 +3,9 @@
 Async image APIs (ModelScope and others like it) take one paid submit and answer with a task
 id; the result is fetched with free status polls. This module owns the waiting, so that every
 such provider behaves alike:
-  * an adaptive schedule (`DEFAULT_SCHEDULE`): looks at 0.5, 1.5 and 3.25 s after the submit,
+  * an adaptive schedule (`DEFAULT_SCHEDULE`): looks at 0.5, 1.5 and 3.15 s after the submit,
     where quick tasks end, then backs off x1.6 to 5 s: a task done at 3.0 s is returned about
-    0.3 s later, and a long one costs 4 polls in its first 10 s and one per 5 s after;
+    0.25 s later, and a long one costs 4 polls in its first 10 s and one per 5 s after;
   * a total deadline, after which the user is told the task may still finish;
   * cancellation (ComfyUI's interrupt) that wakes within about 0.1 s, even mid-poll;
   * progress lines ("queued 2 s", "running 12 s") through `settings.report`;
@@ -51,7 +51,7 @@ class TaskState(str, enum.Enum):
     FAILED = "failed"
 
 
-DEFAULT_SCHEDULE: tuple[float, ...] = (0.5, 1.0, 1.75)
+DEFAULT_SCHEDULE: tuple[float, ...] = (0.5, 1.0, 1.65)
 """The first waits between polls (read at call time: tests may shorten it); then `backoff`."""
 
 
