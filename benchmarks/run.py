@@ -484,13 +484,14 @@ def fig_conversation(runs: int) -> None:
 
 _STARTUP = {
     "python -c pass (floor)": "pass",
+    "pack import (ComfyUI start)": "import apiedit_comfy",
     "pack import + schema data": "import apiedit_comfy; from apiedit_comfy import catalog; "
                                  "catalog.provider_ids(); catalog.all_model_ids()",
 }
 
 
 def fig_startup(runs: int) -> None:
-    figure = "3/7. ComfyUI start (pack import + schema data)"
+    figure = "3/7. ComfyUI start and schema build"
     print(f"\n{figure}")
     check = ("import sys, apiedit_comfy; from apiedit_comfy import catalog; catalog.provider_ids(); "
              "catalog.all_model_ids(); print(sorted(m for m in sys.modules if m.endswith('.wire') "
@@ -507,9 +508,10 @@ def fig_startup(runs: int) -> None:
     for name, samples in times.items():
         over = (statistics.median(samples) - floor) * 1000
         target = {"pack import + schema data": "≤ 25 ms over the floor",
+                  "pack import (ComfyUI start)": "(was 39 ms, met)",
                   "pack, no bytecode cache": "≤ 60 ms over the floor"}.get(name, "")
         row(figure, name, spread(samples), "" if "floor" in name else f"+{over:.0f} ms", target)
-    row(figure, "wire modules / SDKs imported at start", loaded or "none", "", "none")
+    row(figure, "wire modules / SDKs imported by the schema data", loaded or "none", "", "none")
 
 
 FIGURES = {"overhead": fig_overhead, "upload": fig_upload, "parallel": fig_parallel,
