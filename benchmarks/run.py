@@ -204,7 +204,7 @@ def floor_call(emulator: Any) -> Callable[[], Any]:
 
 def fig_overhead(runs: int) -> None:
     figure = "1. client overhead, 1024² edit"
-    print(f"\n{figure} (x the floor: bare requests.post of the same bytes + base64 decode)")
+    print(f"\n{figure} (x the floor: bare requests.post of the same request + base64 decode)")
     answer_png = png_bytes(photo(1024, 1))
     input_png = png_bytes(photo(1024, 2))
     for name, spec in PROVIDERS.items():
