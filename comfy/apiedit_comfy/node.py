@@ -104,6 +104,10 @@ class APIImageEdit(io.ComfyNode):
                                 tooltip="Send to this relay or proxy instead of the provider. Used only if you "
                                         "trusted it (apiedit keys trust, or the key settings): a "
                                         "shared workflow cannot send your key elsewhere."),
+                io.Boolean.Input("lossless_upload", default=False, optional=True,
+                                 tooltip="Send input images as PNG. Off: photos go as JPEG q98 "
+                                         "(no visible loss, far faster); graphics, alpha and "
+                                         "masked edits are always lossless."),
             ],
             outputs=[
                 io.Image.Output(display_name="images"),
@@ -134,11 +138,13 @@ class APIImageEdit(io.ComfyNode):
                 steps: int = 0, size: str = "", aspect_ratio: str = "", resolution: str = "",
                 count: int = 1, watermark: bool = False, conversation_mode: bool = True,
                 use_last_image: bool = True, reset_conversation: bool = False,
-                conversation_name: str = "", base_url: str = "") -> io.NodeOutput:
+                conversation_name: str = "", base_url: str = "",
+                lossless_upload: bool = False) -> io.NodeOutput:
         images: list[ImageData] = []
+        lossless = bool(lossless_upload) or mask is not None  # a mask must match the pixels
         for batch in (image1, image2, image3, image4):
             if batch is not None:
-                images.extend(batch_to_images(batch))
+                images.extend(batch_to_images(batch, lossless=lossless))
         mask_image = None
         if mask is not None:
             if not images:

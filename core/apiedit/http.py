@@ -7,11 +7,13 @@ Users pay per image, so a request is resent only when it provably did not run:
 A paid request whose outcome is unknown (read timeout, connection dropped or body cut off after
 the request was sent) is never resent: the user gets an error saying it may have been billed.
 Requests that cost nothing (`billable=False`: model lists, task polling) are retried on those
-failures too.
+failures too. Paid requests also share their provider's process-wide concurrency limit and
+pause (see `limits`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,6 +22,7 @@ import tenacity
 import urllib3.exceptions
 
 from .errormap import error_from_response
+from .limits import limiter_for
 from .errors import (
     ApiEditError,
     CancelledError,
@@ -171,18 +174,28 @@ class HttpClient:
         mapper = map_error or (lambda r: error_from_response(r, s.label, provider=s.provider))
         counts = {"rate": 0, "connect": 0, "transient": 0}
 
+        limiter = limiter_for(s.provider) if billable else None
+
         def attempt() -> requests.Response:
             s.check_cancelled()
             if billable:
                 s.note_billable_sent()
             try:
-                response = self.session.request(
-                    method, url, timeout=(s.connect_timeout, read_timeout), **kwargs
-                )
+                # a paid request waits for a slot of the provider's process-wide limit
+                with limiter.slot(s.cancel) if limiter else contextlib.nullcontext():
+                    s.check_cancelled()
+                    response = self.session.request(
+                        method, url, timeout=(s.connect_timeout, read_timeout), **kwargs
+                    )
             except requests.RequestException as exc:
                 raise self._transport_error(exc, billable, read_timeout) from None
+            if limiter is not None:
+                limiter.note_headers(response.headers)
             if response.status_code >= 400:
-                raise mapper(response)
+                error = mapper(response)
+                if limiter is not None and isinstance(error, RateLimitError) and error.retry_after:
+                    limiter.pause_for(error.retry_after)  # every caller waits, not just this one
+                raise error
             return response
 
         def should_retry(state: tenacity.RetryCallState) -> bool:

@@ -14,6 +14,7 @@ import math
 import re
 import struct
 import warnings
+import zlib
 from typing import cast
 from urllib.parse import unquote_to_bytes
 
@@ -335,7 +336,10 @@ def encode(img: Image.Image, fmt: str = "png", *, quality: int = 92) -> ImageDat
     # Always pass it: PNG falls back to img.info, which may hold a CMYK or grey profile.
     options: dict[str, object] = {"icc_profile": icc if icc and _is_rgb_profile(icc) else None}
     if name == "png":
-        options["compress_level"] = 1  # ~5x faster than the default 6, ~10-20% larger
+        # level 1 with zlib's RLE strategy: ~2x faster than Pillow's default on photos and as
+        # small (level 1 alone is ~10% larger and hardly faster), still small on flat graphics
+        options["compress_level"] = 1
+        options["compress_type"] = 3
     else:
         options["quality"] = quality
     if name == "jpeg":
@@ -406,10 +410,44 @@ def _encodable(fmt: str) -> bool:
     return True
 
 
+def _png_intact(data: bytes) -> bool:
+    """Every chunk's CRC matches and IEND is there: complete, unaltered PNG bytes (~1 ms/MB)."""
+    pos = len(_PNG_SIGNATURE)
+    view = memoryview(data)
+    while pos + 12 <= len(data):
+        length, name = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > len(data):
+            return False
+        (crc,) = struct.unpack_from(">I", data, end - 4)
+        if zlib.crc32(view[pos + 4 : end - 4]) != crc:
+            return False
+        if name == b"IEND":
+            return True
+        pos = end
+    return False
+
+
+def _looks_complete(img: Image.Image, data: bytes) -> bool:
+    """Whether the stream's own framing shows it whole, so decoding every pixel can be skipped."""
+    if img.format == "PNG":
+        return _png_intact(data)
+    if img.format == "JPEG":
+        return data.endswith(b"\xff\xd9")
+    if img.format == "WEBP":
+        return len(data) >= 12 and struct.unpack_from("<I", data, 4)[0] + 8 == len(data)
+    return False
+
+
 def normalize_output(data: bytes, declared_mime: str | None = None) -> ImageData:
-    """Check a provider's bytes really decode and label them by content, without re-encoding."""
+    """Check a provider's bytes really are an image and label them by content, without re-encoding.
+
+    PNG, JPEG and WebP whose framing shows them complete (PNG: every chunk CRC) are not decoded
+    here, which would cost more than the download on loopback; anything else is decoded in full.
+    """
     img = _open_header(data, output=True)
-    _load(img, data, output=True)
+    if not _looks_complete(img, data):
+        _load(img, data, output=True)
     mime = sniff_mime(data) or Image.MIME.get(img.format or "")
     if mime is None:
         declared = _MIME_ALIASES.get((declared_mime or "").lower(), declared_mime or "")
@@ -428,6 +466,12 @@ def b64encode(data: bytes, urlsafe: bool = False) -> str:
 
 def b64decode_any(s: str | bytes) -> bytes:
     """Decode base64 from any provider: standard or URL-safe, padded or not, with whitespace."""
+    try:
+        # Fast path: well-formed standard base64, what nearly every provider sends. The
+        # tolerant clean-up below costs more than the decode itself on multi-MB answers.
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        pass
     try:
         raw = s.encode("ascii") if isinstance(s, str) else bytes(s)
     except UnicodeEncodeError:

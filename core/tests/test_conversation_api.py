@@ -492,3 +492,21 @@ def test_cli_continues_a_conversation_and_manages_it(
     assert cli_main(["conversations", "list"]) == 0
     listing = capsys.readouterr().out
     assert "portrait" in listing and "empty" in listing and "branch" not in listing
+
+
+def test_a_last_image_turn_reads_only_the_image_it_continues_from(
+    store: ConversationStore, painter: PaintingEmulator, sentinel_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chat = Conversation.open("reads", store=store)
+    say(chat, painter, sentinel_key, "a red square", images=[png((200, 0, 0))])
+    for prompt in ("bluer", "greener", "rounder"):
+        say(chat, painter, sentinel_key, prompt)
+    previous = chat.last_image()
+    reads: list[str] = []
+    original = store.images.read
+    monkeypatch.setattr(store.images, "read", lambda sha, ext: reads.append(sha) or original(sha, ext))
+    result = say(chat, painter, sentinel_key, "smaller")
+    assert result.info["fed_last_image"] is True
+    assert len(reads) == 1  # the previous answer, not the other stored images
+    assert sent_images(painter.requests_to("/generate")[-1]) == [previous.data]

@@ -462,3 +462,44 @@ def test_a_process_killed_mid_write_leaves_a_readable_store_of_whole_turns(tmp_p
             # Opening the store collected what the killed writer left behind.
             referenced = {i.sha256 for t in turns for m in t.messages for i in m.images}
             assert files_on_disk(store) == referenced
+
+
+# ---- loading only what a turn needs ------------------------------------------------------
+
+
+def test_state_that_copies_an_answer_image_is_stored_once_and_restored_identically(
+    store: ConversationStore,
+) -> None:
+    answer_image = ImageData(PNG_SIGNATURE + os.urandom(4096), "image/png")
+    text = base64.b64encode(answer_image.data).decode("ascii")
+    state = {"parts": [{"inlineData": {"mimeType": "image/png", "data": text}},
+                       {"thoughtSignature": "c2lnbmF0dXJl", "text": "done"}]}
+    store.append("a", *turn_pair("draw", outputs=(answer_image,), state=state))
+    raw = sqlite3.connect(store.path).execute("SELECT state FROM messages WHERE position = 1").fetchone()[0]
+    assert text not in raw and len(raw) < 200  # a reference to the image file, not a copy
+    loaded = store.exchanges("a")[0].assistant
+    assert dict(loaded.state) == state and loaded.images == (answer_image,)
+
+
+def test_a_base64_that_is_not_canonical_is_kept_verbatim(store: ConversationStore) -> None:
+    answer_image = ImageData(PNG_SIGNATURE + os.urandom(4097), "image/png")
+    unpadded = base64.b64encode(answer_image.data).decode("ascii").rstrip("=")
+    store.append("a", *turn_pair("draw", outputs=(answer_image,), state={"data": unpadded}))
+    assert store.exchanges("a")[0].assistant.state["data"] == unpadded
+
+
+def test_heads_and_last_answer_image_read_no_other_image_file(
+    store: ConversationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        store.append("a", *turn_pair(f"turn {i}", inputs=(image(f"in {i}"),)))
+    reads: list[str] = []
+    original = store.images.read
+    monkeypatch.setattr(store.images, "read", lambda sha, ext: reads.append(sha) or original(sha, ext))
+    heads = store.heads("a")
+    assert [h.turn for h in heads] == [1, 2, 3, 4, 5] and reads == []
+    assert heads[-1].request_key == store.last_exchange("a").request_key
+    reads.clear()
+    assert store.last_answer_image("a") == image("turn 4")
+    assert reads == [hashlib.sha256(image("turn 4").data).hexdigest()]
+    assert store.last_answer_image("nothing here") is None

@@ -658,3 +658,17 @@ def test_images_module_imports_neither_numpy_nor_torch() -> None:
     )
     env = {"PYTHONPATH": str(core)}
     subprocess.run([sys.executable, "-c", code], cwd=core, check=True, env=env)
+
+
+def test_output_with_a_damaged_chunk_is_invalid_input() -> None:
+    data = bytearray(save(photo(64, 64), "PNG"))
+    data[len(data) // 2] ^= 0xFF  # inside the pixel data: the chunk CRC no longer matches
+    with pytest.raises(InvalidInputError, match="provider returned bytes that are not an image"):
+        normalize_output(bytes(data))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
+def test_truncated_jpeg_and_webp_outputs_are_invalid_input(fmt: str) -> None:
+    data = save(photo(128, 128), fmt)
+    with pytest.raises(InvalidInputError, match="provider returned bytes that are not an image"):
+        normalize_output(data[: len(data) * 2 // 3])

@@ -70,6 +70,16 @@ def test_first_poll_comes_about_half_a_second_after_the_start() -> None:
     assert 0.4 <= fetch.calls[0] - start < 0.7
 
 
+def test_the_default_schedule_looks_soon_after_3_s_and_polls_little() -> None:
+    delays = poll_delays()
+    waits = [next(delays) for _ in range(20)]
+    times = [sum(waits[: i + 1]) for i in range(len(waits))]
+    assert times[0] == 0.5
+    assert any(3.0 < t <= 3.3 for t in times)  # a task done at 3.0 s is seen within 0.3 s
+    assert len([t for t in times if t <= 10]) <= 6
+    assert waits == sorted(waits) and waits[-1] == 5.0  # then one poll per 5 s, no faster
+
+
 def test_poll_delays_back_off_to_the_cap() -> None:
     delays = poll_delays(first_delay=0.5, max_delay=3.0, backoff=1.5)
     first = [next(delays) for _ in range(8)]

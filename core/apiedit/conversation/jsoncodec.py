@@ -3,20 +3,52 @@
 Strings (base64 thought signatures included) pass through untouched. Raw `bytes` become
 `{"$bytes": "<base64>"}`; a dict key the caller wrote with a leading `$` gets one more `$`
 on the way in and loses it on the way out, so no caller value can be mistaken for that tag.
+
+The store passes a message's images along: a string that is exactly the standard base64 of
+one of them (Gemini replays its answer image verbatim) is kept as `{"$image": <index>}` and
+rebuilt from the image file on the way out, identical to the byte, instead of being stored
+and loaded twice.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["dumps", "from_plain", "loads", "to_plain"]
 
 _BYTES = "$bytes"
+_IMAGE = "$image"
+_MIN_IMAGE_TEXT = 1024  # shorter strings are never looked up among the images
+
+Images = Sequence[Any]  # objects with a `.data` (ImageData), or plain bytes
 
 
-def _encode(value: Any) -> Any:
+def _image_bytes(image: Any) -> bytes:
+    return image if isinstance(image, (bytes, bytearray)) else image.data
+
+
+def _index_of(images: Images) -> Callable[[str], int | None]:
+    """A lookup: text -> the index of the image it is the canonical base64 of (built lazily)."""
+    table: dict[str, int] = {}
+
+    def find(text: str) -> int | None:
+        if not images or len(text) < _MIN_IMAGE_TEXT:
+            return None
+        if not table:
+            for index, image in enumerate(images):
+                table.setdefault(base64.b64encode(_image_bytes(image)).decode("ascii"), index)
+        return table.get(text)
+
+    return find
+
+
+def _encode(value: Any, find: Callable[[str], int | None] | None = None) -> Any:
+    if isinstance(value, str) and find is not None:
+        index = find(value)
+        return value if index is None else {_IMAGE: index}
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {_BYTES: base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, dict) or hasattr(value, "items"):
@@ -24,22 +56,27 @@ def _encode(value: Any) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"state keys must be strings, not {type(key).__name__} ({key!r})")
-            out["$" + key if key.startswith("$") else key] = _encode(item)
+            out["$" + key if key.startswith("$") else key] = _encode(item, find)
         return out
     if isinstance(value, (list, tuple)):
-        return [_encode(item) for item in value]
+        return [_encode(item, find) for item in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, images: Images = ()) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and _BYTES in value:
             return base64.b64decode(value[_BYTES])
-        return {key.removeprefix("$"): _decode(item) for key, item in value.items()}
+        if len(value) == 1 and _IMAGE in value:
+            index = value[_IMAGE]
+            if not isinstance(index, int) or not 0 <= index < len(images):
+                raise ValueError(f"the state refers to image {index!r}, which the message lacks")
+            return base64.b64encode(_image_bytes(images[index])).decode("ascii")
+        return {key.removeprefix("$"): _decode(item, images) for key, item in value.items()}
     if isinstance(value, list):
-        return [_decode(item) for item in value]
+        return [_decode(item, images) for item in value]
     return value
 
 
@@ -53,10 +90,13 @@ def from_plain(value: Any) -> Any:
     return _decode(value)
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text of `value`, key order kept; TypeError for anything that is not JSON data or bytes."""
-    return json.dumps(_encode(value), ensure_ascii=True, separators=(",", ":"))
+def dumps(value: Any, images: Images = ()) -> str:
+    """Compact JSON text of `value`, key order kept; TypeError for anything that is not JSON
+    data or bytes. Strings equal to the base64 of one of `images` are stored as references."""
+    find = _index_of(images) if images else None
+    return json.dumps(_encode(value, find), ensure_ascii=True, separators=(",", ":"))
 
 
-def loads(text: str) -> Any:
-    return _decode(json.loads(text))
+def loads(text: str, images: Images = ()) -> Any:
+    """The inverse of `dumps`, given the same `images`."""
+    return _decode(json.loads(text), images)

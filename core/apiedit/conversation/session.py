@@ -23,7 +23,7 @@ from ..errors import ApiEditError, CancelledError
 from ..redact import get_logger
 from ..types import Capability, EditRequest, EditResult, ImageData, Turn
 from .requestkey import request_key
-from .store import ConversationStore, Exchange, check_name, default_store, store_at
+from .store import ConversationStore, Exchange, TurnHead, check_name, default_store, store_at
 
 if TYPE_CHECKING:
     from ..host import Host
@@ -57,12 +57,14 @@ def _wrap(images: Iterable[ImageData | bytes]) -> tuple[ImageData, ...]:
     return tuple(out)
 
 
-def _last_image(exchanges: list[Exchange]) -> ImageData | None:
-    """The image the conversation continues from: the newest answer's first image."""
-    for exchange in reversed(exchanges):
-        if exchange.assistant.images:
-            return exchange.assistant.images[0]
-    return None
+def _native_count(heads: list[TurnHead], provider: str, model: str) -> int:
+    """How many of the newest turns were made with this provider and model (see _native_run)."""
+    count = 0
+    for head in reversed(heads):
+        if (head.provider, head.model) != (provider, model):
+            break
+        count += 1
+    return count
 
 
 def _native_run(exchanges: list[Exchange], provider: str, model: str) -> list[Exchange]:
@@ -157,18 +159,21 @@ class Conversation:
         if "history" in request_fields:
             raise TypeError("send() takes no history: the conversation supplies it")
         request = EditRequest(model=model, prompt=prompt, images=_wrap(images), **request_fields)
-        exchanges = self.store.exchanges(self.name)
-        last = exchanges[-1] if exchanges else None
+        # Only what this turn sends is loaded: the turn list first (no images, no state), then
+        # the native run's turns, or just the one image a last-image turn continues from.
+        heads = self.store.heads(self.name)
+        last = heads[-1] if heads else None
         if dedupe and last is not None:
             again = request_key(provider, request, use_last_image=use_last_image,
                                 parent_key=last.parent_key)
-            if again == last.request_key:
+            stored = self.store.last_exchange(self.name) if again == last.request_key else None
+            if stored is not None and stored.request_key == again:
                 log.info("Conversation %r: the request repeats turn %d; returning its stored "
-                         "answer without calling %s.", self.name, last.turn, provider)
+                         "answer without calling %s.", self.name, stored.turn, provider)
                 if progress is not None:
                     with suppress(Exception):  # a broken progress sink must not fail the turn
-                        progress(f"Turn {last.turn} repeated: using its stored answer (not billed).")
-                return self._stored_result(last)
+                        progress(f"Turn {stored.turn} repeated: using its stored answer (not billed).")
+                return self._stored_result(stored)
         parent = last.request_key if last else None
         key = request_key(provider, request, use_last_image=use_last_image, parent_key=parent)
 
@@ -176,14 +181,15 @@ class Conversation:
         native = host.supports_conversation(provider, model)
         history: tuple[Turn, ...] = ()
         if native:
-            run = _native_run(exchanges, provider, model)
+            count = _native_count(heads, provider, model)
+            run = _native_run(self.store.exchanges(self.name, last=count), provider, model) if count else []
             history = tuple(message for exchange in run for message in exchange.messages)
             # After a switch of provider or model the new one starts from the last image.
-            feed = use_last_image and not request.images and len(run) < len(exchanges)
+            feed = use_last_image and not request.images and count < len(heads)
         else:
             feed = use_last_image and not request.images
         warnings: list[str] = []
-        fed = _last_image(exchanges) if feed else None
+        fed = self.store.last_answer_image(self.name) if feed else None
         endpoint = dict(api_key=api_key, base_url=base_url, trust_base_url=trust_base_url)
         if fed is not None and not self._can_edit(host, provider, model, allow_unlisted, endpoint):
             warnings.append(
@@ -269,7 +275,7 @@ class Conversation:
 
     def last_image(self) -> ImageData | None:
         """The image the next turn continues from (the newest answer's first image)."""
-        return _last_image(self.store.exchanges(self.name, last=1))
+        return self.store.last_answer_image(self.name)
 
     def reset(self) -> None:
         """Forget every turn; the next one is turn 1 again."""

@@ -34,6 +34,7 @@ __all__ = [
     "ConversationStore",
     "ConversationSummary",
     "Exchange",
+    "TurnHead",
     "check_name",
     "default_store",
     "store_at",
@@ -65,6 +66,17 @@ class Exchange:
     @property
     def messages(self) -> tuple[Turn, Turn]:
         return (self.user, self.assistant)
+
+
+@attrs.frozen
+class TurnHead:
+    """A stored turn without its images or state (`ConversationStore.heads`)."""
+
+    turn: int
+    provider: str
+    model: str
+    request_key: str
+    parent_key: str | None
 
 
 @attrs.frozen
@@ -203,6 +215,52 @@ class ConversationStore:
             "it was deleted outside apiedit. Reset or delete the conversation."
         )
 
+    def heads(self, name: str) -> list[TurnHead]:
+        """Every stored turn's number, keys and provider, oldest first, without loading any
+        image or state: enough to decide which turns a request needs."""
+        with self._db.read() as conn:
+            cid = self._conversation_id(conn, check_name(name))
+            if cid is None:
+                return []
+            rows = conn.execute(
+                "SELECT e.turn, m.provider, m.model, e.request_key, e.parent_key FROM exchanges e "
+                "JOIN messages m ON m.exchange_id = e.id AND m.position = 0 "
+                "WHERE e.conversation_id = ? ORDER BY e.turn",
+                (cid,),
+            ).fetchall()
+        return [TurnHead(*row) for row in rows]
+
+    def last_answer_image(self, name: str) -> ImageData | None:
+        """The newest answer's first image, reading that one file only (None: no answer image)."""
+        name = check_name(name)
+        for attempt in range(_READ_RETRIES):
+            with self._db.read() as conn:
+                cid = self._conversation_id(conn, name)
+                row = None if cid is None else conn.execute(
+                    "SELECT mi.sha256, mi.mime_type, i.ext FROM exchanges e "
+                    "JOIN message_images mi ON mi.exchange_id = e.id AND mi.message = 1 "
+                    "AND mi.position = 0 JOIN images i ON i.sha256 = mi.sha256 "
+                    "WHERE e.conversation_id = ? ORDER BY e.turn DESC LIMIT 1",
+                    (cid,),
+                ).fetchone()
+            if row is None:
+                return None
+            sha256, mime, ext = row
+            try:
+                return ImageData(self.images.read(sha256, ext), mime)
+            except FileNotFoundError as exc:  # pruned between the query and the read
+                missing = exc
+                time.sleep(0.01 * (attempt + 1))
+            except ValueError:
+                raise ConfigurationError(
+                    f"The image file {self.images.path(sha256, ext)} of conversation {name!r} "
+                    "is damaged. Reset or delete the conversation."
+                ) from None
+        raise ConfigurationError(
+            f"The conversation {name!r} refers to an image file that is missing ({missing.filename}); "
+            "it was deleted outside apiedit. Reset or delete the conversation."
+        )
+
     def last_exchange(self, name: str) -> Exchange | None:
         found = self.exchanges(name, last=1)
         return found[-1] if found else None
@@ -240,7 +298,7 @@ class ConversationStore:
                 refs[message].append(ImageData(data, mime))
             messages = [
                 Turn(role=role, text=text, images=refs[position], provider=provider, model=model,
-                     state=jsoncodec.loads(state))
+                     state=self._decode_state(state, refs[position], name))
                 for position, role, text, provider, model, state in conn.execute(
                     "SELECT position, role, text, provider, model, state FROM messages "
                     "WHERE exchange_id = ? ORDER BY position",
@@ -322,10 +380,20 @@ class ConversationStore:
             return duplicate
         return Exchange(turn, user, assistant, key, parent_key, info or {}, created)
 
+    def _decode_state(self, text: str, images: list[ImageData], name: str) -> Any:
+        try:
+            return jsoncodec.loads(text, images)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"A stored turn of conversation {name!r} is damaged ({exc}). Reset or delete "
+                "the conversation."
+            ) from None
+
     @staticmethod
     def _encode_state(message: Turn) -> str:
+        """The state as JSON; copies of the message's own images become references."""
         try:
-            return jsoncodec.dumps(message.state)
+            return jsoncodec.dumps(message.state, message.images)
         except (TypeError, ValueError) as exc:
             who = message.provider or "the provider"
             raise ProviderError(

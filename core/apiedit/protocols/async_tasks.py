@@ -3,8 +3,9 @@
 Async image APIs (ModelScope and others like it) take one paid submit and answer with a task
 id; the result is fetched with free status polls. This module owns the waiting, so that every
 such provider behaves alike:
-  * an adaptive schedule: the first poll about half a second after the submit, then backing
-    off to a few seconds (quick tasks return quickly, slow ones cost few requests);
+  * an adaptive schedule (`DEFAULT_SCHEDULE`): looks at 0.5, 1.5 and 3.15 s after the submit,
+    where quick tasks end, then backs off x1.6 to 5 s: a task done at 3.0 s is returned about
+    0.25 s later, and a long one costs 4 polls in its first 10 s and one per 5 s after;
   * a total deadline, after which the user is told the task may still finish;
   * cancellation (ComfyUI's interrupt) that wakes within about 0.1 s, even mid-poll;
   * progress lines ("queued 2 s", "running 12 s") through `settings.report`;
@@ -33,7 +34,7 @@ from ..redact import get_logger
 if TYPE_CHECKING:
     from ..settings import ProviderSettings
 
-__all__ = ["TaskState", "poll_delays", "poll_task"]
+__all__ = ["DEFAULT_SCHEDULE", "TaskState", "poll_delays", "poll_task"]
 
 log = get_logger("apiedit.protocols.async_tasks")
 
@@ -50,12 +51,19 @@ class TaskState(str, enum.Enum):
     FAILED = "failed"
 
 
-def poll_delays(first_delay: float = 0.5, max_delay: float = 3.0, backoff: float = 1.5) -> Iterator[float]:
-    """The waits before each poll: `first_delay`, then growing by `backoff` up to `max_delay`."""
-    delay = first_delay
+DEFAULT_SCHEDULE: tuple[float, ...] = (0.5, 1.0, 1.65)
+"""The first waits between polls (read at call time: tests may shorten it); then `backoff`."""
+
+
+def poll_delays(first_delay: float | None = None, max_delay: float = 5.0, backoff: float = 1.6) -> Iterator[float]:
+    """The waits before each poll: `DEFAULT_SCHEDULE` (or just `first_delay` when given), then
+    growing by `backoff` up to `max_delay`."""
+    early = DEFAULT_SCHEDULE if first_delay is None else (first_delay,)
+    yield from early
+    delay = early[-1]
     while True:
-        yield delay
         delay = min(delay * backoff, max_delay)
+        yield delay
 
 
 def poll_task(
@@ -63,9 +71,9 @@ def poll_task(
     fetch_status: Callable[[], tuple[TaskState | str, Any]],
     *,
     task_id: str = "",
-    first_delay: float = 0.5,
-    max_delay: float = 3.0,
-    backoff: float = 1.5,
+    first_delay: float | None = None,
+    max_delay: float = 5.0,
+    backoff: float = 1.6,
     deadline: float = 300.0,
     on_failure: Callable[[Any], ApiEditError] | None = None,
 ) -> Any:

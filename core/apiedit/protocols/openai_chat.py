@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .. import limits
 from ..download import download_image
 from ..errormap import error_from_status, error_message, json_object, parse_retry_after, request_id_from
 from ..errors import (
@@ -65,7 +66,6 @@ __all__ = [
 
 CHAT_PATH = "chat/completions"
 UPLOAD_FORMATS = ("image/png", "image/jpeg", "image/webp")
-MAX_PARALLEL = 4  # concurrent paid calls for n > 1
 DEFAULT_RETRYABLE = frozenset({503})
 
 log = get_logger("apiedit.protocols.openai_chat")
@@ -332,6 +332,8 @@ def _elide(value: Any) -> Any:
         return {k: _elide(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_elide(v) for v in value]
+    if isinstance(value, str) and len(value) > 200 and value[:5].lower() == "data:":
+        return f"{value[:40]}...<{len(value)} chars>"  # a whole data URL: no regex over MBs
     if isinstance(value, str) and len(value) > 200 and "base64," in value:
         return _DATA_URI.sub(lambda m: f"{m.group(0)[:40]}...<{len(m.group(0))} chars>", value)
     return value
@@ -593,7 +595,7 @@ def chat_edit(
     map_error: Callable[[requests.Response], ApiEditError] | None = None,
     conversation: str = "native",
     warnings: Sequence[str] = (),
-    max_parallel: int = MAX_PARALLEL,
+    max_parallel: int | None = None,
 ) -> EditResult:
     """Send `body` (messages included) `request.n` times, in parallel when n > 1, and merge.
 
@@ -617,7 +619,9 @@ def chat_edit(
     if len(bodies) == 1:
         outcomes.append(_one_call(settings, bodies[0], path, headers, mapper))
     else:
-        workers = max(1, min(max_parallel, len(bodies)))
+        # The provider's process-wide limit (apiedit.limits) bounds what is in flight across
+        # all callers; this only avoids threads that would just wait for it.
+        workers = max(1, min(max_parallel or limits.max_parallel(settings.provider), len(bodies)))
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="apiedit-chat") as pool:
             futures = [pool.submit(_one_call, settings, b, path, headers, mapper) for b in bodies]
             for future in futures:

@@ -97,15 +97,29 @@ def model_path(model: str) -> str:
 # ---------------------------------------------------------------------------- request
 
 
+class Base64(str):
+    """Base64 text that keeps the bytes it encodes, so the SDK path need not decode it again.
+
+    It is a `str` in every other respect: `json.dumps` writes it as the text it is.
+    """
+
+    raw: bytes
+
+    def __new__(cls, data: bytes) -> Base64:
+        text = super().__new__(cls, b64encode(data))
+        text.raw = data
+        return text
+
+
 def _inline(image: ImageData, max_pixels: int | None) -> dict[str, Any]:
     ready = prepare_upload(image, max_pixels=max_pixels, formats=_UPLOAD_FORMATS)
-    return {"inlineData": {"mimeType": ready.mime_type, "data": b64encode(ready.data)}}
+    return {"inlineData": {"mimeType": ready.mime_type, "data": Base64(ready.data)}}
 
 
 def _shrink(image: ImageData, max_pixels: int) -> dict[str, Any]:
     """A JPEG/WebP re-encode at a smaller budget, for requests that would be too large."""
     ready = prepare_upload(image, max_pixels=max_pixels, formats=("image/jpeg", "image/webp"))
-    return {"inlineData": {"mimeType": ready.mime_type, "data": b64encode(ready.data)}}
+    return {"inlineData": {"mimeType": ready.mime_type, "data": Base64(ready.data)}}
 
 
 def _inline_size(part: Mapping[str, Any]) -> int:

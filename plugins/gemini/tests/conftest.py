@@ -31,6 +31,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
                 "APIEDIT_GEMINI_TRANSPORT", "APIEDIT_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI",
                 "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_API_VERSION"):
         monkeypatch.delenv(var, raising=False)
+    # The tests were written against `auto` (google-genai when usable); the default, REST,
+    # has its own test in test_gemini_transport.py.
+    monkeypatch.setenv("APIEDIT_GEMINI_TRANSPORT", "auto")
     gemini_transport._sdk_cache.clear()
 
 

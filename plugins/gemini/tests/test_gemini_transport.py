@@ -76,7 +76,17 @@ def test_sdk_and_rest_send_the_same_request(call: Call, emulator: GeminiEmulator
     assert [c.request.path for c in emulator.calls] == sdk_paths
 
 
-def test_the_sdk_path_is_the_default_and_speaks_like_google_genai(call: Call, emulator: GeminiEmulator) -> None:
+def test_rest_is_the_default_and_imports_no_sdk(
+    call: Call, emulator: GeminiEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APIEDIT_GEMINI_TRANSPORT")
+    monkeypatch.setattr(gemini_transport, "load_sdk", lambda: pytest.fail("the SDK was loaded"))
+    result = call(images=(ImageData(sample_png()),))
+    assert result.info["transport"] == "rest" and result.images
+    assert "x-goog-api-client" not in emulator.calls[0].request.headers
+
+
+def test_auto_uses_the_sdk_and_speaks_like_google_genai(call: Call, emulator: GeminiEmulator) -> None:
     result = call(images=(ImageData(sample_png()),))
     assert result.info["transport"] == "sdk"
     request = emulator.calls[0].request

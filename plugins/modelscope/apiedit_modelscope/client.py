@@ -40,7 +40,7 @@ __all__ = ["fetch_models", "forget_urls", "list_models", "resolve_model", "run"]
 
 log = get_logger("apiedit_modelscope")
 
-FIRST_POLL_DELAY = 0.5
+FIRST_POLL_DELAY: float | None = None  # None: core's default poll schedule
 LAST_LOOK_S = 3.0
 POLL_READ_TIMEOUT = 30.0  # one status check; the task as a whole has the call's deadline
 UPLOAD_FORMATS = ("image/png", "image/jpeg")
@@ -194,7 +194,7 @@ def _submit(
 
 
 def _wait(
-    settings: ProviderSettings, key: str, task: _Task, end: float, limits: dict[str, Any], first_delay: float
+    settings: ProviderSettings, key: str, task: _Task, end: float, limits: dict[str, Any], first_delay: float | None
 ) -> dict[str, Any]:
     if task.final is not None:
         if wire.task_state(task.final) is TaskState.FAILED:

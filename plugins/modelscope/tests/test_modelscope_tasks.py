@@ -53,6 +53,15 @@ def test_a_task_that_ends_after_some_seconds_is_waited_for(call: Call, emu: Mode
     assert result.images and emu.tasks[0].statuses[-1] == "SUCCEED"
 
 
+def test_a_task_done_at_3_s_is_returned_within_a_third_of_a_second(call: Call, emu: ModelScopeEmulator) -> None:
+    emu.polls_until_done = None
+    emu.task_seconds = 3.0
+    start = time.monotonic()
+    result = call(model="Qwen/Qwen-Image")
+    assert result.images and time.monotonic() - start < 3.45
+    assert len(emu.tasks[0].poll_times) <= 4
+
+
 def test_cancel_while_waiting_returns_promptly_after_one_submission(call: Call, emu: ModelScopeEmulator) -> None:
     cancel = threading.Event()
     timer = threading.Timer(1.0, cancel.set)
