@@ -207,12 +207,6 @@ def test_the_node_refuses_what_the_model_cannot_do_at_queue_time_in_the_same_wor
     assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
 
 
-def test_the_seed_control_starts_fixed_where_the_schema_can_say_so(server) -> None:
-    seed = server.object_info("APIImageEdit")["APIImageEdit"]["input"]["optional"]["seed"][1]
-    version = server.env.version
-    assert seed["control_after_generate"] == ("fixed" if version != "0.3.75" else True)
-
-
 def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:
     graph = workflow(edit_node(provider="modelscope", model="Qwen/Qwen-Image", prompt="emulate:slow a cat"))
     prompt_id = server.queue(graph)

@@ -353,3 +353,43 @@ def test_a_saved_workflow_loads_with_its_provider_and_model(browser, server) -> 
     assert widgets["model"]["values"] == openai
     again = browser.saved_workflow()["nodes"][0]["widgets_values"]
     assert again == saved["nodes"][0]["widgets_values"]
+
+
+def queue_from_the_page(browser: Page, server: ComfyServer) -> dict[str, Any]:
+    """Queue the page's workflow as the Run button does; wait for its history entry."""
+    before = set(requests.get(server.url + "/history", timeout=10).json())
+    browser.js("async () => { await app.queuePrompt(0, 1); }")
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        new = {k: v for k, v in requests.get(server.url + "/history", timeout=10).json().items()
+               if k not in before}
+        for entry in new.values():
+            if entry.get("status", {}).get("completed") or entry.get("status", {}).get("status_str") == "error":
+                return entry
+        time.sleep(0.2)
+    raise AssertionError("the queued workflow never finished")
+
+
+def test_a_new_node_has_a_fixed_seed_so_running_again_does_not_pay_again(browser, server, emulators) -> None:
+    openai = route_models(server, "openai")
+    node = browser.new_node()
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    browser.settle()
+    assert browser.widgets(node)["control_after_generate"]["value"] == "fixed"
+    # a prompt no earlier run used: ComfyUI's cache outlives the page (one server per module)
+    prompt = f"a lighthouse, queued twice ({time.time_ns()})"
+    browser.js("""([id, prompt]) => {
+        const node = app.graph.getNodeById(id);
+        node.widgets.find((w) => w.name === "prompt").value = prompt;
+        const save = LiteGraph.createNode("SaveImage");
+        save.pos = [600, 100];
+        app.graph.add(save);
+        node.connect(0, save, 0);
+    }""", [node, prompt])
+    seed = browser.widgets(node)["seed"]["value"]
+    first = queue_from_the_page(browser, server)
+    second = queue_from_the_page(browser, server)
+    assert first["status"]["status_str"] == second["status"]["status_str"] == "success"
+    assert browser.widgets(node)["seed"]["value"] == seed
+    assert emulators["openai"].billable_count == 1

@@ -78,7 +78,8 @@ app.registerExtension({
       };
     }
     // A new node's seed control starts at "fixed": re-running an unchanged workflow then hits
-    // ComfyUI's cache instead of paying again (0.3.75's frontend always starts at "randomize").
+    // ComfyUI's cache instead of paying again (the frontends start it at "randomize"; a string
+    // `control_after_generate` in the schema would rename the control instead, 0.3.75 and 0.33).
     // A loaded workflow restores its own choice afterwards, in configure.
     const control = node.widgets?.find((w) => w.name === "control_after_generate");
     if (control && control.value !== "fixed") control.value = "fixed";
