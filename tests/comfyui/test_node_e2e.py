@@ -301,6 +301,23 @@ def test_the_old_route_paths_still_answer(server) -> None:
         assert OPENAI_MODEL in [m["id"] for m in models.json()["models"]], prefix
 
 
+def test_the_original_node_is_deprecated_and_never_sends_a_stored_key(server, emulators) -> None:
+    info = server.object_info("APIImageEditNode")["APIImageEditNode"]
+    assert info["deprecated"] is True
+    required = list(info["input"]["required"])
+    assert required == ["api_provider", "api_key", "model", "prompt"]  # the original's order
+    stored = "sk-stored-in-workflow-SENTINEL"
+    graph = {"1": {"class_type": "APIImageEditNode",
+                   "inputs": {"api_provider": "OpenAI", "api_key": stored, "model": OPENAI_MODEL,
+                              "prompt": "an original workflow", "seed": 3}},
+             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "orig"}}}
+    entry = run(server, graph)
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    call = emulators["openai"].requests[-1]
+    assert call.headers["authorization"] == f"Bearer {SENTINEL_KEY}"
+    assert "keys no longer live in workflows" in server.log_text() and stored not in server.log_text()
+
+
 # ---- keys ---------------------------------------------------------------------------------------
 
 def test_key_route_is_write_only(server) -> None:

@@ -5,6 +5,7 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
 const NODE = "APIImageEdit";
+const LEGACY = "APIImageEditNode"; // the original pack's node: its workflows may store a key
 
 const widget = (node, name) => node.widgets?.find((w) => w.name === name);
 
@@ -64,9 +65,28 @@ async function askForKey(node) {
   }
 }
 
+// A workflow of the original node is configured with its stored key: blank it before anything
+// can queue it, so it never reaches the prompt, /history or a saved PNG.
+function dropStoredKey(node) {
+  const onConfigure = node.onConfigure;
+  node.onConfigure = function (...args) {
+    const result = onConfigure?.apply(this, args);
+    const key = widget(node, "api_key");
+    if (key?.value) {
+      key.value = "";
+      console.warn(
+        "apiedit: this workflow stored an API key in the original node; it was removed " +
+          "(keys no longer live in workflows). Set it once with the 'set API key…' button.",
+      );
+    }
+    return result;
+  };
+}
+
 app.registerExtension({
   name: "apiedit.APIImageEdit",
   async nodeCreated(node) {
+    if (node.comfyClass === LEGACY) dropStoredKey(node);
     if (node.comfyClass !== NODE) return;
     const provider = widget(node, "provider");
     if (provider) {
