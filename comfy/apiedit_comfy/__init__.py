@@ -34,11 +34,12 @@ _register_routes()
 async def comfy_entrypoint() -> Any:
     from comfy_api.latest import ComfyExtension
 
+    from .legacy import APIImageEditNode
     from .node import APIImageEdit
 
     class APIEditExtension(ComfyExtension):
         async def get_node_list(self) -> list[type]:
-            return [APIImageEdit]
+            return [APIImageEdit, APIImageEditNode]
 
     return APIEditExtension()
 

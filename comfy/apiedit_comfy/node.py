@@ -29,11 +29,6 @@ SIZES = ["", "auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1
          "512x512", "256x256", "1328x1328", "1664x928", "928x1664", "2048x2048"]
 MAX_SEED = 2**31 - 1
 MAX_COUNT = 10
-# Seed control starts at "fixed" (issue: every Run of a "randomize" seed was a new paid call).
-# 0.33 reads a string as the default mode; 0.3.75's frontend would take it as the control's
-# *name*, so there the web extension sets the new node's control to "fixed" instead.
-_FIXED = getattr(getattr(io, "ControlAfterGenerate", None), "fixed", None)
-SEED_CONTROL: Any = _FIXED if _FIXED is not None else True
 
 
 def _options(values: list[str], placeholder: str) -> list[str]:
@@ -74,7 +69,9 @@ class APIImageEdit(io.ComfyNode):
                                         "list yet); wins over 'model'. Any id is sent as typed."),
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True),
                 io.Int.Input("seed", default=0, min=-1, max=MAX_SEED,
-                             control_after_generate=SEED_CONTROL, optional=True,
+                             control_after_generate=True, optional=True,
+                             # the web extension starts the control at "fixed": a string here
+                             # would be read by both frontends as the control widget's *name*
                              tooltip="-1 = let the provider choose (not sent). Fixed by default: "
                                      "re-running an unchanged workflow reuses the result instead "
                                      "of paying again."),

@@ -220,7 +220,7 @@ class ComfyServer:
 
     def __init__(self, env: ComfyEnv, pack_dir: Path | str, extra_env: dict[str, str] | None = None,
                  port: int | None = None, disable_metadata: bool = False,
-                 user_dir: Path | str | None = None, timeout: float = 120.0,
+                 user_dir: Path | str | None = None, timeout: float = 240.0,
                  pack_name: str | None = None, extra_args: list[str] | None = None) -> None:
         self.env = env
         self.extra_args = list(extra_args or [])

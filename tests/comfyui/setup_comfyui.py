@@ -66,7 +66,7 @@ def archive_033() -> Path:
                              "--git-common-dir"], capture_output=True, text=True).stdout.strip()
     if common:
         roots.append(Path(common).parent)  # the main checkout of a worktree
-    tried = [root.parent / "shared" / "comfyui" / ARCHIVE_033 for root in roots]
+    tried = list(dict.fromkeys(root.parent / "shared" / "comfyui" / ARCHIVE_033 for root in roots))
     for path in tried:
         if path.is_file():
             return path.resolve()

@@ -258,12 +258,6 @@ def test_the_node_refuses_what_the_model_cannot_do_at_queue_time_in_the_same_wor
     assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
 
 
-def test_the_seed_control_starts_fixed_where_the_schema_can_say_so(server) -> None:
-    seed = server.object_info("APIImageEdit")["APIImageEdit"]["input"]["optional"]["seed"][1]
-    version = server.env.version
-    assert seed["control_after_generate"] == ("fixed" if version != "0.3.75" else True)
-
-
 def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:
     graph = workflow(edit_node(provider="modelscope", model="Qwen/Qwen-Image", prompt="emulate:slow a cat"))
     prompt_id = server.queue(graph)
@@ -356,6 +350,23 @@ def test_the_old_route_paths_still_answer(server) -> None:
             assert answer.json() == requests.get(f"{server.url}{ROUTES}/{route}", timeout=10).json()
         models = requests.get(f"{server.url}{prefix}/models", params={"provider": "openai"}, timeout=10)
         assert OPENAI_MODEL in [m["id"] for m in models.json()["models"]], prefix
+
+
+def test_the_original_node_is_deprecated_and_never_sends_a_stored_key(server, emulators) -> None:
+    info = server.object_info("APIImageEditNode")["APIImageEditNode"]
+    assert info["deprecated"] is True
+    required = list(info["input"]["required"])
+    assert required == ["api_provider", "api_key", "model", "prompt"]  # the original's order
+    stored = "sk-stored-in-workflow-SENTINEL"
+    graph = {"1": {"class_type": "APIImageEditNode",
+                   "inputs": {"api_provider": "OpenAI", "api_key": stored, "model": OPENAI_MODEL,
+                              "prompt": "an original workflow", "seed": 3}},
+             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "orig"}}}
+    entry = run(server, graph)
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    call = emulators["openai"].requests[-1]
+    assert call.headers["authorization"] == f"Bearer {SENTINEL_KEY}"
+    assert "keys no longer live in workflows" in server.log_text() and stored not in server.log_text()
 
 
 # ---- keys ---------------------------------------------------------------------------------------

@@ -385,3 +385,93 @@ def test_a_saved_workflow_loads_with_its_provider_and_model(browser, server) -> 
     assert widgets["model"]["values"] == openai
     again = browser.saved_workflow()["nodes"][0]["widgets_values"]
     assert again == saved["nodes"][0]["widgets_values"]
+
+
+def queue_from_the_page(browser: Page, server: ComfyServer) -> dict[str, Any]:
+    """Queue the page's workflow as the Run button does; wait for its history entry."""
+    before = set(requests.get(server.url + "/history", timeout=10).json())
+    browser.js("async () => { await app.queuePrompt(0, 1); }")
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        new = {k: v for k, v in requests.get(server.url + "/history", timeout=10).json().items()
+               if k not in before}
+        for entry in new.values():
+            if entry.get("status", {}).get("completed") or entry.get("status", {}).get("status_str") == "error":
+                return entry
+        time.sleep(0.2)
+    raise AssertionError("the queued workflow never finished")
+
+
+def test_a_new_node_has_a_fixed_seed_so_running_again_does_not_pay_again(browser, server, emulators) -> None:
+    openai = route_models(server, "openai")
+    node = browser.new_node()
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    browser.settle()
+    assert browser.widgets(node)["control_after_generate"]["value"] == "fixed"
+    # a prompt no earlier run used: ComfyUI's cache outlives the page (one server per module)
+    prompt = f"a lighthouse, queued twice ({time.time_ns()})"
+    browser.js("""([id, prompt]) => {
+        const node = app.graph.getNodeById(id);
+        node.widgets.find((w) => w.name === "prompt").value = prompt;
+        const save = LiteGraph.createNode("SaveImage");
+        save.pos = [600, 100];
+        app.graph.add(save);
+        node.connect(0, save, 0);
+    }""", [node, prompt])
+    seed = browser.widgets(node)["seed"]["value"]
+    first = queue_from_the_page(browser, server)
+    second = queue_from_the_page(browser, server)
+    assert first["status"]["status_str"] == second["status"]["status_str"] == "success"
+    assert browser.widgets(node)["seed"]["value"] == seed
+    assert emulators["openai"].billable_count == 1
+
+
+ORIGINAL_KEY = "ms-original-SENTINEL-0c4e"  # what a workflow of the original pack stored
+
+
+def original_workflow(prompt: str) -> dict[str, Any]:
+    """A workflow as the original pack (1.0.5) saved it: APIImageEditNode -> SaveImage, with the
+    key in its `api_key` widget. widgets_values follow the original's input order (the seed
+    widget is followed by its control)."""
+    return {
+        "last_node_id": 2, "last_link_id": 1, "version": 0.4, "groups": [], "config": {}, "extra": {},
+        "links": [[1, 1, 0, 2, 0, "IMAGE"]],
+        "nodes": [
+            {"id": 1, "type": "APIImageEditNode", "pos": [100, 100], "size": [400, 600], "flags": {},
+             "order": 0, "mode": 0,
+             "inputs": [{"name": f"image{i}", "type": "IMAGE", "link": None} for i in range(1, 5)],
+             "outputs": [{"name": "edited_image", "type": "IMAGE", "links": [1]},
+                         {"name": "response_text", "type": "STRING", "links": None}],
+             "properties": {"Node name for S&R": "APIImageEditNode"},
+             "widgets_values": ["ModelScope", ORIGINAL_KEY, "Qwen/Qwen-Image", prompt, "single", 1,
+                                5, "fixed", "", "", False, "", ""]},
+            {"id": 2, "type": "SaveImage", "pos": [600, 100], "size": [300, 300], "flags": {},
+             "order": 1, "mode": 0, "inputs": [{"name": "images", "type": "IMAGE", "link": 1}],
+             "outputs": [], "properties": {}, "widgets_values": ["original"]},
+        ],
+    }
+
+
+def test_a_workflow_of_the_original_node_runs_without_its_stored_key(browser, server, emulators) -> None:
+    import io
+
+    from PIL import Image
+
+    prompt = f"a cat in a hat ({time.time_ns()})"
+    browser.js("async (wf) => { await app.loadGraphData(wf); }", original_workflow(prompt))
+    browser.settle()
+    node = browser.widgets(browser.js("() => app.graph.nodes.find((n) => n.type === 'APIImageEditNode').id"))
+    assert node["api_key"]["value"] == ""
+    assert (node["api_provider"]["value"], node["model"]["value"]) == ("ModelScope", "Qwen/Qwen-Image")
+    assert any("keys no longer live in workflows" in line for line in browser.console)
+    entry = queue_from_the_page(browser, server)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert emulators["modelscope"].billable_count == 1
+    (saved,) = entry["outputs"]["2"]["images"]
+    png = requests.get(server.url + "/view", params=saved, timeout=10).content
+    chunks = Image.open(io.BytesIO(png)).text
+    assert prompt in json.dumps(chunks)  # the metadata is there, the key is not
+    for text in (json.dumps(chunks), json.dumps(server.history()), server.log_text(),
+                 browser.js("() => JSON.stringify(app.graph.serialize())")):
+        assert ORIGINAL_KEY not in text

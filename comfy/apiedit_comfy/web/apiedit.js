@@ -5,6 +5,7 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
 const NODE = "APIImageEdit";
+const LEGACY = "APIImageEditNode"; // the original pack's node: its workflows may store a key
 
 const widget = (node, name) => node.widgets?.find((w) => w.name === name);
 
@@ -92,9 +93,28 @@ async function askToTrust(node) {
   }
 }
 
+// A workflow of the original node is configured with its stored key: blank it before anything
+// can queue it, so it never reaches the prompt, /history or a saved PNG.
+function dropStoredKey(node) {
+  const onConfigure = node.onConfigure;
+  node.onConfigure = function (...args) {
+    const result = onConfigure?.apply(this, args);
+    const key = widget(node, "api_key");
+    if (key?.value) {
+      key.value = "";
+      console.warn(
+        "apiedit: this workflow stored an API key in the original node; it was removed " +
+          "(keys no longer live in workflows). Set it once with the 'set API key…' button.",
+      );
+    }
+    return result;
+  };
+}
+
 app.registerExtension({
   name: "apiedit.APIImageEdit",
   async nodeCreated(node) {
+    if (node.comfyClass === LEGACY) dropStoredKey(node);
     if (node.comfyClass !== NODE) return;
     const provider = widget(node, "provider");
     if (provider) {
@@ -106,7 +126,8 @@ app.registerExtension({
       };
     }
     // A new node's seed control starts at "fixed": re-running an unchanged workflow then hits
-    // ComfyUI's cache instead of paying again (0.3.75's frontend always starts at "randomize").
+    // ComfyUI's cache instead of paying again (the frontends start it at "randomize"; a string
+    // `control_after_generate` in the schema would rename the control instead, 0.3.75 and 0.33).
     // A loaded workflow restores its own choice afterwards, in configure.
     const control = node.widgets?.find((w) => w.name === "control_after_generate");
     if (control && control.value !== "fixed") control.value = "fixed";
