@@ -95,7 +95,8 @@ def _model_flags(m: Any) -> str:
     flags = [name for name, on in (
         ("retired" + (f", use {m.replacement}" if m.replacement else ""), m.retired),
         ("not offered to this key", m.available is False and not m.retired),
-        ("deprecated", is_deprecated(m) and not m.retired),
+        ("deprecated" + (f", use {m.replacement}" if m.replacement else ""),
+         is_deprecated(m) and not m.retired),
         ("limits unverified", not m.verified),
     ) if on]
     return f" ({'; '.join(flags)})" if flags else ""

@@ -30,7 +30,7 @@ from .errors import (
 )
 from .keys import resolve_endpoint
 from .modelcache import ListStatus, list_status
-from .modelpolicy import choose_default, suggestions
+from .modelpolicy import add_suggestions, choose_default
 from .paths import cache_dir
 from .redact import get_logger, redact
 from .settings import ProviderSettings
@@ -358,7 +358,8 @@ class Host:
         try:
             result = self._guarded(provider, "edit", request=request, settings=settings)
         except UnknownModelError as exc:
-            raise _with_suggestions(exc, request.model, models, info, provider) from None
+            known = [m.id for m in models if not m.retired]
+            raise add_suggestions(exc, request.model, known, provider, info.label) from None
         if not isinstance(result, EditResult):
             raise ProviderError(
                 f"The {provider} plugin returned {type(result).__name__} instead of an EditResult; "
@@ -381,17 +382,6 @@ class Host:
         # describes the model, so its limits were not checked.
         return attrs.evolve(result, warnings=(*result.warnings, *warnings),
                             info={**result.info, "model_verified": model.verified})
-
-
-def _with_suggestions(exc: UnknownModelError, model: str, models: list[ModelInfo],
-                      info: ProviderInfo, provider: str) -> UnknownModelError:
-    """The provider's "unknown model" answer, with the closest ids the list knows."""
-    close = suggestions(model, [m.id for m in models if not m.retired])
-    hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close else "")
-    exc.message = (f"{exc.message.rstrip()}{hint} Run `apiedit models {provider} --refresh` to see "
-                   f"the models your {info.label} key can use.")
-    exc.suggestions = tuple(close)
-    return exc
 
 
 _default: Host | None = None

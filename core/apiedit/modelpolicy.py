@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from .errors import UnknownModelError
 from .types import ModelInfo
 
 __all__ = [
     "WARN_DAYS",
+    "add_suggestions",
     "choose_default",
     "days_to_shutdown",
     "is_deprecated",
@@ -127,3 +129,14 @@ def suggestions(model_id: str, known: Iterable[str], n: int = 3) -> list[str]:
     by_lower = {i.lower(): i for i in ids}
     out = [by_lower.get(c) or bare[c] for c in close]
     return list(dict.fromkeys(out))[:n]
+
+
+def add_suggestions(exc: UnknownModelError, model_id: str, known: Iterable[str], provider: str,
+                    label: str) -> UnknownModelError:
+    """The provider's "unknown model" answer, with the closest known ids and where to look."""
+    close = suggestions(model_id, known)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    exc.message = (f"{exc.message.rstrip()}{hint} Run `apiedit models {provider} --refresh` to see "
+                   f"the models your {label} key can use.")
+    exc.suggestions = tuple(close)
+    return exc

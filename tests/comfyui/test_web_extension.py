@@ -279,6 +279,28 @@ def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, se
     assert widgets["model"]["value"] == openai[1]
 
 
+def test_a_failed_refresh_is_shown_with_its_reason_and_the_list_stays(browser, server, emulators) -> None:
+    openai = route_models(server, "openai")
+    node = browser.new_node()
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    browser.settle()
+    before = len(browser.dialogs)
+    emulators["openai"].valid_keys = {"sk-another-key"}
+    try:
+        browser.click_widget(node, "refresh models")
+        end = time.monotonic() + 15
+        while len(browser.dialogs) == before and time.monotonic() < end:
+            browser.page.wait_for_timeout(50)  # lets Playwright deliver the dialog event
+    finally:
+        emulators["openai"].valid_keys = None
+    assert browser.requests[-1] == "apiedit/models?provider=openai&refresh=1"
+    kind, message = browser.dialogs[-1]
+    assert kind == "alert" and "openai: the model list could not be refreshed" in message
+    assert "rejected the API key" in message
+    assert browser.widgets(node)["model"]["values"] == openai
+
+
 def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server) -> None:
     status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
     unset = [provider for provider, state in status.items() if not state["set"]]

@@ -64,6 +64,8 @@ def request_body(request: EditRequest, model: ModelInfo) -> dict[str, Any]:
         body["input_references"] = [
             image_part(image, max_pixels=model.max_input_pixels) for image in request.images
         ]
+    if request.size and request.size != "auto":
+        body["size"] = request.size
     if request.aspect_ratio:
         body["aspect_ratio"] = request.aspect_ratio
     if request.resolution:

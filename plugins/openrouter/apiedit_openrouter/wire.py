@@ -115,8 +115,9 @@ def request_body(request: EditRequest, model: ModelInfo | None,
 
 def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
     settings.require_key()
-    _check_size(request)
     model = find_model(request.model, settings)
+    if not images_api.serves(model, request):  # the Image API takes a `size`; chat does not
+        _check_size(request)
     warnings: list[str] = []
     recommended = model.extra.get("recommended_max_input_images") if model else None
     if isinstance(recommended, int) and len(request.images) > recommended:

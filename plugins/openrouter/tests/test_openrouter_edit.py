@@ -391,6 +391,18 @@ def test_a_one_shot_edit_goes_to_the_image_api_in_one_call(
     assert emulator.chats == [] and emulator.billable_count == 1
 
 
+def test_a_pixel_size_goes_to_the_image_api_but_is_refused_on_chat(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    refresh(host, emulator, sentinel_key)
+    host.edit("openrouter", EditRequest(model=GEMINI, prompt="x", size="1024x1024"),
+              api_key=sentinel_key, base_url=emulator.base_url)
+    assert emulator.image_calls[-1]["size"] == "1024x1024"
+    with pytest.raises(UnsupportedFeatureError, match="not a pixel size"):
+        host.edit("openrouter", EditRequest(model="openai/gpt-5-image", prompt="x", size="1024x1024"),
+                  api_key=sentinel_key, base_url=emulator.base_url)
+
+
 def test_a_conversation_and_chat_only_models_stay_on_chat_completions(
     host: Host, emulator: OpenRouterEmulator, sentinel_key: str
 ) -> None:
