@@ -168,18 +168,26 @@ def test_a_bad_key_is_a_configuration_error_and_nothing_is_sent(
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("url_suffix", ["/v 1", ":99999"])
+BAD_URLS: dict[str, Callable[[str], str]] = {
+    "space in the host": lambda url: url.replace("127.0.0.1", "127.0.0. 1"),
+    "port 99999": lambda url: url.rsplit(":", 1)[0] + ":99999",
+    "password in the URL": lambda url: url.replace("http://", "http://user:pw-SENTINEL@") + " x",
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_URLS))
 @pytest.mark.parametrize("provider", list(PROVIDERS))
-def test_a_bad_base_url_says_nothing_was_billed(provider: str, url_suffix: str, emulator_factory,
+def test_a_bad_base_url_says_nothing_was_billed(provider: str, bad: str, emulator_factory,
                                                 apiedit_home, sentinel_key) -> None:
     host = Host(env={"APIEDIT_LOAD_PLUGINS": provider})
     emulator = emulator_factory(emulator_class(provider))
     model, _ = PROVIDERS[provider]
-    with pytest.raises(ApiEditError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         host.edit(provider, EditRequest(model=model, prompt="a fox"), api_key=sentinel_key,
-                  base_url=emulator.base_url + url_suffix, allow_unlisted=True)
+                  base_url=BAD_URLS[bad](emulator.base_url), allow_unlisted=True)
     assert BILLED not in str(caught.value)
-    assert emulator.billable_count == 0
+    assert "pw-SENTINEL" not in str(caught.value)
+    assert emulator.requests == []
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

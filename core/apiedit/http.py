@@ -33,6 +33,8 @@ from .origins import display_url, same_origin
 from .redact import contains_secret, get_logger, redact
 from .transport import Watch, WatchedAdapter, watch
 
+from .settings import PaidAnswer
+
 if TYPE_CHECKING:
     from .settings import ProviderSettings
 
@@ -127,6 +129,17 @@ def _chain(exc: BaseException) -> list[BaseException]:
 # pass through requests unwrapped, e.g. a key that is not Latin-1 in a header).
 _TRANSPORT_ERRORS = (requests.RequestException, http.client.HTTPException, UnicodeError,
                      ValueError, OSError)
+
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "x-amzn-requestid",
+                       "x-generation-id", "cf-ray")
+
+
+def _request_id(response: requests.Response) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        if response.headers.get(name):
+            return str(response.headers[name])
+    return None
 
 
 def _refused_here(exc: BaseException) -> bool:
@@ -224,6 +237,9 @@ class HttpClient:
                 raise failure
             if response.status_code >= 400:
                 raise mapper(response)
+            if billable:
+                s.paid.append(PaidAnswer(response.status_code, _request_id(response),
+                                         response.content if not kwargs.get("stream") else b""))
             return response
 
         def should_retry(state: tenacity.RetryCallState) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .redact import register_secret
 from .types import ProviderInfo
 
 __all__ = [
+    "check_key",
     "delete_key",
     "key_file",
     "key_source",
@@ -40,6 +42,25 @@ __all__ = [
 ]
 
 KEY_FILE_NAME = "keys.json"
+
+
+def check_key(key: str, label: str, provider: str) -> str:
+    """`key` (stripped), or a ConfigurationError naming the first character no HTTP header
+    may carry (control, whitespace, zero-width, beyond Latin-1) by position, never the key."""
+    key = key.strip()
+    for position, char in enumerate(key, start=1):
+        category = unicodedata.category(char)
+        if category[0] in "CZ" or ord(char) > 0xFF or char.isspace():
+            name = unicodedata.name(char, "a control character")
+            raise ConfigurationError(
+                f"The {label} API key has an invalid character at position {position} of "
+                f"{len(key)} (U+{ord(char):04X} {name}); keys are plain letters, digits and "
+                "punctuation, so it was probably pasted with something extra. Nothing was sent. "
+                f"Copy the key again and set it with `apiedit keys set {provider}` (or fix the "
+                "environment variable or the node's key).",
+                provider=provider,
+            )
+    return key
 
 
 def key_file() -> Path:
@@ -86,10 +107,10 @@ def store_key(provider: str, api_key: str, *, base_url: str | None = None) -> Pa
     With `base_url` the key belongs to that relay: it is sent to the relay's origin only, and
     the relay never receives the provider's own key.
     """
-    api_key = api_key.strip()
+    register_secret(api_key.strip())
+    api_key = check_key(api_key, provider, provider)
     if not api_key:
         raise ConfigurationError("The key is empty; nothing was stored.")
-    register_secret(api_key)
     data = _read()
     entry = data.setdefault(provider, {})
     if base_url:
@@ -191,11 +212,11 @@ def resolve_key(info: ProviderInfo, explicit: str | None = None) -> str | None:
     for candidate in (explicit, *(os.environ.get(v) for v in info.key_env_vars)):
         if candidate and candidate.strip():
             register_secret(candidate.strip())
-            return candidate.strip()
+            return check_key(candidate, info.label, info.id)
     stored = _entry(info.id).get("api_key")
     if isinstance(stored, str) and stored.strip():
         register_secret(stored.strip())
-        return stored.strip()
+        return check_key(stored, info.label, info.id)
     return None
 
 
@@ -252,7 +273,7 @@ def _relay_key(info: ProviderInfo, origin: str) -> str | None:
     key = relay.get("api_key") if isinstance(relay, dict) else None
     if isinstance(key, str) and key.strip():
         register_secret(key.strip())
-        return key.strip()
+        return check_key(key, info.label, info.id)
     return None
 
 

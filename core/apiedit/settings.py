@@ -17,7 +17,17 @@ from .redact import MASK
 if TYPE_CHECKING:
     from .http import HttpClient
 
-__all__ = ["ProviderSettings"]
+__all__ = ["PaidAnswer", "ProviderSettings"]
+
+
+@attrs.frozen
+class PaidAnswer:
+    """A billable request the provider answered with success: kept for the call, so that a
+    plugin that then fails to read it can still say it was billed and hand the answer over."""
+
+    status: int
+    request_id: str | None
+    content: bytes = attrs.field(repr=False)
 
 
 def _mask(value: str | None) -> str:
@@ -38,6 +48,7 @@ class ProviderSettings:
     cache_dir: Path | None = None
     cancel: threading.Event | None = attrs.field(default=None, eq=False, repr=False)
     progress: Callable[[str], None] | None = attrs.field(default=None, eq=False, repr=False)
+    paid: list[PaidAnswer] = attrs.field(factory=list, eq=False, repr=False)  # filled by http
 
     def require_key(self) -> str:
         """The key, or a MissingKeyError telling the user exactly where to put one."""
