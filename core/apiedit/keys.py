@@ -22,7 +22,7 @@ from typing import Any
 from .errors import ConfigurationError, UntrustedBaseURLError
 from .origins import display_url, origin_of
 from .paths import config_dir
-from .redact import register_secret
+from .redact import get_logger, register_secret
 from .types import ProviderInfo
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 KEY_FILE_NAME = "keys.json"
+log = get_logger("apiedit.keys")
 
 
 def check_key(key: str, label: str, provider: str) -> str:
@@ -67,8 +68,49 @@ def key_file() -> Path:
     return config_dir() / KEY_FILE_NAME
 
 
+def _secure(path: Path, *, writing: bool = False) -> None:
+    """Keep the key file 0600 and its folder 0700, checked on every read and write.
+
+    Group- or world-readable ones are fixed with a warning (an old apiedit, a copy, a
+    umask). A world-writable folder is refused for writing: anyone could swap the file.
+    """
+    if os.name != "posix":
+        return
+    folder = path.parent
+    try:
+        folder_mode = folder.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if folder_mode & 0o002:
+        if writing:
+            raise ConfigurationError(
+                f"The config folder {folder} is writable by every user (mode {folder_mode:o}), "
+                f"so keys are not stored there. Run `chmod 700 {folder}` and try again."
+            )
+        log.warning("The config folder %s is writable by every user (mode %o): anyone could "
+                    "replace the key file. Run `chmod 700 %s` and check the keys.", folder,
+                    folder_mode, folder)
+    for target, wanted in ((folder, 0o700), (path, 0o600)):
+        if target == folder and folder_mode & 0o002:
+            continue  # the user must look at it: fixing it silently would hide a swap
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            try:
+                os.chmod(target, wanted)
+            except OSError as exc:
+                log.warning("%s is readable by other users (mode %o) and could not be fixed "
+                            "(%s); run `chmod %o %s`.", target, mode, exc, wanted, target)
+                continue
+            log.warning("%s was readable by other users (mode %o); changed to %o.", target,
+                        mode, wanted)
+
+
 def _read() -> dict[str, dict[str, Any]]:
     path = key_file()
+    _secure(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -84,6 +126,7 @@ def _read() -> dict[str, dict[str, Any]]:
 def _write(data: dict[str, dict[str, Any]]) -> None:
     path = key_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _secure(path, writing=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys-", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
