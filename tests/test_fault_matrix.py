@@ -196,3 +196,37 @@ def _chain(exc: BaseException) -> list[BaseException]:
         seen.append(exc)
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return seen
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_an_oversized_answer_image_is_refused(provider: str, run, monkeypatch) -> None:
+    """Inline (base64) or downloaded, every image passes one size cap; the emulators' small
+    images stand in for huge ones by lowering it."""
+    import apiedit.images
+
+    monkeypatch.setattr(apiedit.images, "MAX_OUTPUT_BYTES", 64)
+    outcome, emulator, _ = run(provider, None, 30)
+    assert isinstance(outcome, InvalidInputError), outcome
+    assert "limit" in str(outcome) and "billed" in str(outcome)
+    assert emulator.billable_count == 1
+
+
+def test_a_60_mb_inline_image_is_refused_without_decoding_it(run, monkeypatch) -> None:
+    import base64
+    import re as _re
+
+    from apiedit.testing.emulator import Response
+
+    blob = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(60 * 1024 * 1024)).decode()
+
+    def huge(request: Any, _m: _re.Match) -> Response:
+        return Response.json({"created": 1, "data": [{"b64_json": blob}]})
+
+    def fault(emulator: Emulator, path: str) -> Fault:
+        emulator.route("POST", r"/images/generations", huge, billable=True)
+        return Fault(method="GET", path=r"^/nothing$")
+
+    outcome, emulator, _ = run("openai", fault, 60)
+    assert isinstance(outcome, InvalidInputError), outcome
+    assert "50 MB" in str(outcome)
+    assert emulator.billable_count == 1

@@ -25,6 +25,7 @@ from .types import ImageData
 __all__ = [
     "DECODE_FORMATS",
     "MAX_DECODE_PIXELS",
+    "MAX_OUTPUT_BYTES",
     "b64decode_any",
     "b64encode",
     "encode",
@@ -405,8 +406,20 @@ def _encodable(fmt: str) -> bool:
     return True
 
 
+MAX_OUTPUT_BYTES = 50 * 1024 * 1024
+"""The largest image accepted from a provider however it arrived (inline base64 or a
+download, where `apiedit.download` enforces the same figure while streaming)."""
+
+
 def normalize_output(data: bytes, declared_mime: str | None = None) -> ImageData:
     """Check a provider's bytes really decode and label them by content, without re-encoding."""
+    if len(data) > MAX_OUTPUT_BYTES:
+        raise InvalidInputError(
+            f"The provider returned an image of {len(data) / 1e6:.0f} MB, over apiedit's "
+            f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MB limit for one image, so it was not "
+            "decoded. The request was answered, so it may have been billed; ask for a smaller "
+            "size or another output format."
+        )
     img = _open_header(data, output=True)
     _load(img, data, output=True)
     mime = sniff_mime(data) or Image.MIME.get(img.format or "")
