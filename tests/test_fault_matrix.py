@@ -84,7 +84,7 @@ FAULTS: dict[str, tuple[Callable[[Emulator, str], Fault], float, type | None, st
 @pytest.fixture
 def run(emulator_factory, apiedit_home, sentinel_key, monkeypatch):
     def call(provider: str, fault: Callable[[Emulator, str], Fault] | None, timeout_s: float,
-             **endpoint: Any) -> tuple[Any, Emulator, float]:
+             prompt: str = "a red fox", **endpoint: Any) -> tuple[Any, Emulator, float]:
         host = Host(env={"APIEDIT_LOAD_PLUGINS": provider})
         for var in host.get_provider(provider).key_env_vars:
             monkeypatch.delenv(var, raising=False)
@@ -98,7 +98,7 @@ def run(emulator_factory, apiedit_home, sentinel_key, monkeypatch):
             emulator.inject(fault(emulator, path))
         started = time.monotonic()
         try:
-            outcome: Any = host.edit(provider, EditRequest(model=model, prompt="a red fox",
+            outcome: Any = host.edit(provider, EditRequest(model=model, prompt=prompt,
                                                            timeout_s=timeout_s), **endpoint)
         except ApiEditError as exc:
             outcome = exc
@@ -229,4 +229,27 @@ def test_a_60_mb_inline_image_is_refused_without_decoding_it(run, monkeypatch) -
     outcome, emulator, _ = run("openai", fault, 60)
     assert isinstance(outcome, InvalidInputError), outcome
     assert "50 MB" in str(outcome)
+    assert emulator.billable_count == 1
+
+
+TEXT_ANSWERS = {  # provider -> (prompt for a text-only answer, prompt for a flagged refusal)
+    "gemini": ("emulate:text_only", "emulate:blocked_prompt"),
+    "openrouter": ("emulate:text_only", "emulate:refusal"),
+    "pixelwords": ("emulate:text_only", "emulate:refusal"),
+}
+
+
+@pytest.mark.parametrize("provider", list(TEXT_ANSWERS))
+def test_text_only_is_no_image_and_a_flagged_refusal_is_blocked(provider: str, run) -> None:
+    """One rule for every provider that can answer with text: the provider's structured
+    signal decides ContentBlockedError; plain text is NoImageReturnedError; the text is kept."""
+    from apiedit.errors import NoImageReturnedError
+
+    text_prompt, refusal_prompt = TEXT_ANSWERS[provider]
+    outcome, emulator, _ = run(provider, None, 30, prompt=text_prompt)
+    assert type(outcome) is NoImageReturnedError, outcome
+    assert outcome.text and outcome.text in str(outcome)
+    assert emulator.billable_count == 1
+    outcome, emulator, _ = run(provider, None, 30, prompt=refusal_prompt)
+    assert type(outcome) is ContentBlockedError, outcome
     assert emulator.billable_count == 1
