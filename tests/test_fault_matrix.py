@@ -253,3 +253,47 @@ def test_text_only_is_no_image_and_a_flagged_refusal_is_blocked(provider: str, r
     outcome, emulator, _ = run(provider, None, 30, prompt=refusal_prompt)
     assert type(outcome) is ContentBlockedError, outcome
     assert emulator.billable_count == 1
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_a_prompt_over_the_models_limit_is_refused_before_sending(provider: str, run) -> None:
+    """Models with a published prompt limit (`ModelInfo.max_prompt_chars`) refuse a longer
+    prompt before anything is sent; the others send it and the provider judges."""
+    host = Host(env={"APIEDIT_LOAD_PLUGINS": provider})
+    model, _ = PROVIDERS[provider]
+    info = next(m for m in host.list_models(provider, api_key="sk-SENTINEL-list1")
+                if m.id == model) if provider in ("openai", "modelscope") else None
+    outcome, emulator, _ = run(provider, None, 30, prompt="a red fox " * 4000)  # 40,000 chars
+    if info is not None and info.max_prompt_chars is not None:
+        assert isinstance(outcome, InvalidInputError) and "40,000 characters" in str(outcome)
+        assert emulator.billable_count == 0
+    else:
+        assert emulator.billable_count <= 1
+
+
+def test_a_12000_pixel_square_input_is_downscaled_to_the_models_budget(run, tmp_path) -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (12000, 12000), 128).save(buffer, "PNG")
+    from apiedit.types import ImageData
+
+    host = Host(env={"APIEDIT_LOAD_PLUGINS": "openai"})
+    from apiedit_openai.emulator import OpenAIEmulator
+
+    emulator = OpenAIEmulator().start()
+    try:
+        result = host.edit("openai", EditRequest(model="gpt-image-1.5", prompt="brighter",
+                                                 images=(ImageData(buffer.getvalue(), "image/png"),)),
+                           api_key="sk-SENTINEL-big12345", base_url=emulator.base_url)
+        budget = next(m for m in host.list_models("openai", api_key="sk-SENTINEL-big12345",
+                                                  base_url=emulator.base_url)
+                      if m.id == "gpt-image-1.5").max_input_pixels
+        sent = Image.open(io.BytesIO(emulator.calls[0].images[0]))
+        assert result.images
+        assert budget is None or sent.width * sent.height <= budget
+        assert sent.width < 12000
+    finally:
+        emulator.stop()
