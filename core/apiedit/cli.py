@@ -149,9 +149,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
         suffix = f"turn{turn}" if turn is not None else "unsaved"
         stem = args.name or f"{_file_stem(args.conversation)}-{suffix}"
     else:
-        result = default_host().edit(
-            args.provider, request, base_url=args.base_url, allow_unlisted=args.allow_unlisted,
-            progress=progress,
+        from .resultcache import cached_edit
+
+        result = cached_edit(
+            default_host(), args.provider, request, cache=False if args.no_cache else None,
+            base_url=args.base_url, allow_unlisted=args.allow_unlisted, progress=progress,
         )
         stem = args.name or "apiedit"
     paths = _save(result, Path(args.out), stem)
@@ -297,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strength", type=float)
     p.add_argument("--base-url", help="override the provider's base URL (proxy, relay)")
     p.add_argument("--allow-unlisted", action="store_true", help="accept a model id no list knows yet")
+    p.add_argument("--no-cache", action="store_true",
+                   help="always call the provider (by default an identical request with --seed "
+                        "answered before returns the cached result, not billed again)")
     p.add_argument("-o", "--out", default=".", help="output directory")
     p.add_argument("--name", help="output file name stem (default: apiedit, or "
                    "CONVERSATION-turnN with --conversation)")
