@@ -84,3 +84,33 @@ def _claim_and_exit(db: str) -> None:
 
     store = ConversationStore(db)
     assert claim_turn(store._db, "x", lambda parent: "same-key", lease_s=600).state == "mine"
+
+
+def test_two_threads_sending_the_same_turn_are_billed_once(
+    emulator_factory, apiedit_home, sentinel_key, tmp_path: Path
+) -> None:
+    import threading
+
+    from apiedit.host import Host
+    from apiedit_openai.emulator import OpenAIEmulator
+
+    emulator = emulator_factory(OpenAIEmulator)
+    emulator.inject(Fault(path="/images/", delay=0.3, times=0))
+    host = Host(env={"APIEDIT_LOAD_PLUGINS": "openai"})
+    chat = Conversation.open("threads", store=ConversationStore(tmp_path / "t.sqlite3"), host=host)
+    barrier, results = threading.Barrier(2), []
+
+    def send() -> None:
+        barrier.wait(timeout=10)
+        results.append(chat.send("openai", model="gpt-image-1.5", prompt="a fox",
+                                 api_key=sentinel_key, base_url=emulator.base_url))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert emulator.billable_count == 1
+    assert [r.info["turn"] for r in results] == [1, 1]
+    assert results[0].images[0].data == results[1].images[0].data
+    assert sorted(bool(r.info.get("reused")) for r in results) == [False, True]
