@@ -7,7 +7,9 @@ Users pay per image, so a request is resent only when it provably did not run:
 A paid request whose outcome is unknown (read timeout, connection dropped or body cut off after
 the request was sent) is never resent: the user gets an error saying it may have been billed.
 Requests that cost nothing (`billable=False`: model lists, task polling) are retried on those
-failures too.
+failures too. Whether a request was sent is decided by the transport (`apiedit.transport`:
+were any of its bytes written?), and every exchange ends at its overall deadline, however
+slowly the server trickles its answer.
 """
 
 from __future__ import annotations
@@ -31,9 +33,8 @@ from .errors import (
 )
 from .origins import display_url, same_origin
 from .redact import contains_secret, get_logger, redact
-from .transport import Watch, WatchedAdapter, watch
-
 from .settings import PaidAnswer
+from .transport import Watch, WatchedAdapter, watch
 
 if TYPE_CHECKING:
     from .settings import ProviderSettings
@@ -129,8 +130,6 @@ def _chain(exc: BaseException) -> list[BaseException]:
 # pass through requests unwrapped, e.g. a key that is not Latin-1 in a header).
 _TRANSPORT_ERRORS = (requests.RequestException, http.client.HTTPException, UnicodeError,
                      ValueError, OSError)
-
-
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "x-amzn-requestid",
                        "x-generation-id", "cf-ray")
 
