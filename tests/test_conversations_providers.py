@@ -75,7 +75,7 @@ def test_gemini_turn_three_receives_the_history_with_signatures_after_a_restart(
 
     monkeypatch.setenv("APIEDIT_GEMINI_TRANSPORT", transport)
     emulator = emulator_factory(GeminiEmulator)
-    results = three_turns("gemini", "gemini-3-pro-image-preview", emulator, tmp_path, sentinel_key)
+    results = three_turns("gemini", "gemini-3-pro-image", emulator, tmp_path, sentinel_key)
     assert emulator.replay_problems == []  # the emulator answers 400 to an altered replay
     third = emulator.calls[2]
     roles = [c.get("role") for c in third.raw_contents()]
@@ -103,7 +103,7 @@ def test_openrouter_turn_three_receives_the_whole_history(emulator_factory, apie
     from apiedit_openrouter.emulator import OpenRouterEmulator
 
     emulator = emulator_factory(OpenRouterEmulator)
-    results = three_turns("openrouter", "google/gemini-2.5-flash-image", emulator, tmp_path, sentinel_key)
+    results = three_turns("openrouter", "google/gemini-nano-banana-2.1", emulator, tmp_path, sentinel_key)
     third = emulator.chats[2]
     assert [m["role"] for m in third.history] == ["user", "assistant", "user", "assistant"]
     assistant_images = [_image_urls(m, "images") for m in third.history if m["role"] == "assistant"]

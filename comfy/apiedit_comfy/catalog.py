@@ -1,7 +1,8 @@
 """Provider and model lists for the node, from memory: schema building must be instant.
 
 The first look-up per provider reads its cached model list (a file, or the plugin's curated
-table); network refreshes happen only through the refresh route. Nothing here raises.
+table); network refreshes happen only through the refresh route, and a failed one is kept in
+`refresh_error` for the route to show. Nothing here raises.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import threading
 
 from apiedit.host import default_host
-from apiedit.redact import get_logger
+from apiedit.modelpolicy import choose_default
+from apiedit.redact import get_logger, redact
 from apiedit.types import ModelInfo
 
 log = get_logger("apiedit.comfy")
@@ -17,6 +19,7 @@ NO_PROVIDER = "(no provider installed)"
 
 _lock = threading.Lock()
 _models: dict[str, list[ModelInfo]] = {}
+_errors: dict[str, str] = {}  # provider -> why its last refresh failed (cleared on success)
 
 
 def provider_ids() -> list[str]:
@@ -35,12 +38,36 @@ def models(provider: str, *, refresh: bool = False) -> list[ModelInfo]:
         return cached
     try:
         found = default_host().list_models(provider, refresh=refresh)
+        error = None
     except Exception as exc:
         log.warning("could not list models of %s: %s", provider, exc)
-        found = cached or []
+        error = redact(str(exc))
+        if cached is None:  # serve the stored list (marked stale by the error), never nothing
+            try:
+                cached = default_host().list_models(provider)
+            except Exception:
+                cached = []
+        found = cached
     with _lock:
         _models[provider] = found
+        if refresh:
+            if error:
+                _errors[provider] = error
+            else:
+                _errors.pop(provider, None)
     return found
+
+
+def refresh_error(provider: str) -> str | None:
+    """Why the provider's last refresh failed, or None if it succeeded (or none was tried)."""
+    with _lock:
+        return _errors.get(provider)
+
+
+def default_model_id(provider: str) -> str | None:
+    """The provider's default by rule (newest current model of its recommended family)."""
+    chosen = choose_default(models(provider))
+    return chosen.id if chosen else None
 
 
 _refreshing: set[str] = set()
@@ -76,10 +103,14 @@ def refresh_if_stale(provider: str) -> bool:
 
 
 def usable_model_ids(provider: str) -> list[str]:
-    return [m.id for m in models(provider) if not m.retired]
+    """Current models, the default first; retired and not-offered-to-this-key ones left out."""
+    first = default_model_id(provider)
+    ids = [m.id for m in models(provider) if not m.retired and m.available is not False]
+    return sorted(ids, key=lambda i: i != first)
 
 
 def all_model_ids() -> list[str]:
+    """Every provider's usable ids; the first provider's default comes first (the node default)."""
     seen: dict[str, None] = {}
     for provider in provider_ids():
         for model_id in usable_model_ids(provider):
@@ -90,3 +121,4 @@ def all_model_ids() -> list[str]:
 def forget() -> None:
     with _lock:
         _models.clear()
+        _errors.clear()

@@ -25,7 +25,6 @@ def send_turn(
     cancel: threading.Event,
     base_url: str | None,
     trust_base_url: bool,
-    allow_unlisted: bool,
     progress: Callable[[str], None],
 ) -> EditResult:
     conversation = Conversation.open(name)
@@ -40,7 +39,6 @@ def send_turn(
         use_last_image=use_last_image,
         base_url=base_url,
         trust_base_url=trust_base_url,
-        allow_unlisted=allow_unlisted,
         cancel=cancel,
         progress=progress,
         **fields,

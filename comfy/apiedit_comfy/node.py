@@ -28,6 +28,12 @@ RESOLUTIONS = ["", "1K", "2K", "4K"]
 SIZES = ["", "auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792",
          "512x512", "256x256", "1328x1328", "1664x928", "928x1664", "2048x2048"]
 MAX_SEED = 2**31 - 1
+MAX_COUNT = 10
+# Seed control starts at "fixed" (issue: every Run of a "randomize" seed was a new paid call).
+# 0.33 reads a string as the default mode; 0.3.75's frontend would take it as the control's
+# *name*, so there the web extension sets the new node's control to "fixed" instead.
+_FIXED = getattr(getattr(io, "ControlAfterGenerate", None), "fixed", None)
+SEED_CONTROL: Any = _FIXED if _FIXED is not None else True
 
 
 def _options(values: list[str], placeholder: str) -> list[str]:
@@ -40,6 +46,7 @@ class APIImageEdit(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         providers = _options(catalog.provider_ids(), catalog.NO_PROVIDER)
+        # the first provider's default by rule (newest current model of its recommended family)
         models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
         return io.Schema(
             node_id=NODE_ID,
@@ -63,10 +70,14 @@ class APIImageEdit(io.ComfyNode):
                 io.Mask.Input("mask", optional=True,
                               tooltip="Area to edit (white = edit), for models that take a mask."),
                 io.String.Input("model_override", default="", optional=True,
-                                tooltip="A model id not in the list yet (day-0 models); wins over 'model'."),
+                                tooltip="Type any model id the provider serves (e.g. one not in the "
+                                        "list yet); wins over 'model'. Any id is sent as typed."),
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True),
-                io.Int.Input("seed", default=0, min=-1, max=MAX_SEED, control_after_generate=True,
-                             optional=True, tooltip="-1 = let the provider choose (not sent)."),
+                io.Int.Input("seed", default=0, min=-1, max=MAX_SEED,
+                             control_after_generate=SEED_CONTROL, optional=True,
+                             tooltip="-1 = let the provider choose (not sent). Fixed by default: "
+                                     "re-running an unchanged workflow reuses the result instead "
+                                     "of paying again."),
                 io.Float.Input("strength", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
                                tooltip="Edit strength; 0 = provider default (not sent)."),
                 io.Float.Input("guidance", default=0.0, min=0.0, max=30.0, step=0.1, optional=True,
@@ -77,7 +88,7 @@ class APIImageEdit(io.ComfyNode):
                                tooltip="Output size, e.g. 1024x1024; empty = provider default."),
                 io.Combo.Input("aspect_ratio", options=ASPECT_RATIOS, default="", optional=True),
                 io.Combo.Input("resolution", options=RESOLUTIONS, default="", optional=True),
-                io.Int.Input("count", default=1, min=1, max=10, optional=True,
+                io.Int.Input("count", default=1, min=1, max=MAX_COUNT, optional=True,
                              tooltip="Number of images to make."),
                 io.Boolean.Input("watermark", default=False, optional=True,
                                  tooltip="Ask for the provider's watermark, where supported."),
@@ -103,22 +114,18 @@ class APIImageEdit(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, provider: str, model: str, model_override: str = "", **_: Any) -> bool | str:
-        """Provider and model checks (ComfyUI does not validate V3 combo values)."""
-        if provider not in catalog.provider_ids():
-            installed = ", ".join(catalog.provider_ids()) or "none"
-            return f"Unknown provider {provider!r}; installed: {installed}."
-        chosen = (model_override or "").strip() or model
-        if (model_override or "").strip():
-            return True
-        known = {m.id: m for m in catalog.models(provider)}
-        if chosen not in known:
-            return (f"{provider} has no model {chosen!r}. Pick one from the list (refresh it) or "
-                    "type the id in model_override.")
-        if known[chosen].retired:
-            instead = f" Use {known[chosen].replacement!r}." if known[chosen].replacement else ""
-            return f"{provider} model {chosen!r} has been retired.{instead}"
-        return True
+    def validate_inputs(cls, provider: str | None = None, model: str | None = None,
+                        model_override: str | None = "", count: int | None = 1,
+                        size: str | None = "", aspect_ratio: str | None = "",
+                        resolution: str | None = "") -> bool | str:
+        """Provider, model and the model's output limits, at queue time, before any paid call.
+
+        No `**kwargs`: ComfyUI skips its own checks (types, min/max, combo lists) for every input
+        named here and for all inputs when `**kwargs` is taken. It checks the others (seed,
+        strength, steps...) itself, on every version; the ones named here get the same messages
+        on 0.3.75 (which never checks V3 combo values) and 0.33 (which does). A linked input
+        arrives as None and is checked at run time, by the same core checks."""
+        return validate_choice(provider, model, model_override, count, size, aspect_ratio, resolution)
 
     @classmethod
     def execute(cls, provider: str, model: str, prompt: str, image1: Any = None, image2: Any = None,
@@ -161,7 +168,7 @@ class APIImageEdit(io.ComfyNode):
         # A base_url in a workflow came from whoever shared it: the host sends nothing (and no
         # key) to it unless the user trusted its origin themselves (apiedit.keys).
         options = dict(base_url=(base_url or "").strip() or None, trust_base_url=False,
-                       allow_unlisted=bool((model_override or "").strip()), progress=progress)
+                       progress=progress)
 
         def call(cancel: Any) -> EditResult:
             if conversation_mode:
@@ -179,6 +186,44 @@ class APIImageEdit(io.ComfyNode):
         progress(f"{provider}: received {len(result.images)} image(s)")
         info = json.dumps(result.info_record(), sort_keys=True, default=str)
         return io.NodeOutput(images_to_batch(result.images), result.text, info)
+
+
+def validate_choice(provider: str | None, model: str | None, model_override: str | None,
+                    count: int | None, size: str | None, aspect_ratio: str | None,
+                    resolution: str | None) -> bool | str:
+    """True, or what is wrong and what to do (shown on the node by ComfyUI)."""
+    from apiedit.errors import ApiEditError
+    from apiedit.validation import check_output_options
+
+    if provider is None:
+        return True
+    if provider not in catalog.provider_ids():
+        installed = ", ".join(catalog.provider_ids()) or "none"
+        return f"Unknown provider {provider!r}; installed: {installed}."
+    if count is not None and not 1 <= int(count) <= MAX_COUNT:
+        return f"count must be between 1 and {MAX_COUNT}; got {count}."
+    for name, value, options in (("size", size, SIZES), ("aspect_ratio", aspect_ratio, ASPECT_RATIOS),
+                                 ("resolution", resolution, RESOLUTIONS)):
+        if value is not None and value not in options:
+            return f"{name} {value!r} is not one of: {', '.join(o or '(provider default)' for o in options)}."
+    override = (model_override or "").strip()
+    if override or model is None:
+        return True  # a day-0 model: its limits are unknown until the provider answers
+    # Any id is accepted: the provider judges its own ids (its "unknown model" answer names the
+    # closest known ones). A model the tables know is checked against its limits here.
+    info = next((m for m in catalog.models(provider) if m.id == model), None)
+    if info is None:
+        return True
+    if info.retired:
+        instead = f" Use {info.replacement!r}." if info.replacement else ""
+        return f"{provider} model {model!r} has been retired.{instead}"
+    try:
+        check_output_options(info, default_host().get_provider(provider), n=int(count or 1),
+                             size=size or None, aspect_ratio=aspect_ratio or None,
+                             resolution=resolution or None)
+    except ApiEditError as exc:
+        return str(exc)
+    return True
 
 
 def _conversation_name(name: str, hidden: Any) -> str:

@@ -1,9 +1,15 @@
 """HTTP routes of the pack: model lists per provider, and write-only key storage.
 
-Keys can be set or removed but never read back: `GET /apiedit/keys` answers only
+Keys can be set or removed but never read back: `GET /comfy-apiedit/keys` answers only
 "set / not set" per provider (with the trusted base URLs and relays that have a key of their
 own). The key file lives in a directory no ComfyUI route serves. The key routes refuse
 requests a page on another site could make the browser send (`origin_guard`).
+
+Prefix: ComfyUI serves every route also under `/api`, and the frontend's `api.fetchApi` adds that
+`/api` unless the path already *starts with the text* `/api` (frontend 1.49: `startsWith("/api")`),
+so `/apiedit/...` was called bare and broke behind a proxy that forwards only `/api/*`.
+`/comfy-apiedit` does not start with `/api`: the frontend calls `/api/comfy-apiedit/...`.
+The old `/apiedit/...` paths still answer, for front-ends saved before the change.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from . import catalog
 from .origin_guard import cross_origin_refusal
 
 log = get_logger("apiedit.comfy")
-PREFIX = "/apiedit"
+PREFIX = "/comfy-apiedit"
+LEGACY_PREFIXES = ("/apiedit",)
 
 
 def _model_rows(provider: str, refresh: bool) -> list[dict[str, Any]]:
     return [
         {"id": m.id, "label": m.label or m.id, "retired": m.retired,
          "max_input_images": m.max_input_images, "sizes": list(m.sizes),
-         "aspect_ratios": list(m.aspect_ratios), "resolutions": list(m.resolutions)}
+         "aspect_ratios": list(m.aspect_ratios), "resolutions": list(m.resolutions),
+         "available": m.available, "verified": m.verified, "replacement": m.replacement,
+         "deprecated_on": m.deprecated_on, "shutdown_on": m.shutdown_on}
         for m in catalog.models(provider, refresh=refresh)
     ]
 
@@ -37,7 +46,6 @@ def register(routes: Any) -> None:
     """Add the pack's routes to ComfyUI's route table (must run at import time)."""
     from aiohttp import web
 
-    @routes.get(f"{PREFIX}/providers")
     async def providers(_request: web.Request) -> web.Response:
         host = default_host()
         rows = [{"id": p.id, "label": p.label, "key": keys.key_source(p) is not None or not p.needs_key}
@@ -45,7 +53,6 @@ def register(routes: Any) -> None:
         failures = [{"name": r.name, "error": r.error} for r in host.failures()]
         return web.json_response({"providers": rows, "failures": failures})
 
-    @routes.get(f"{PREFIX}/models")
     async def models(request: web.Request) -> web.Response:
         provider = request.query.get("provider", "")
         refresh = request.query.get("refresh") in ("1", "true")
@@ -54,7 +61,11 @@ def register(routes: Any) -> None:
         if not refresh:
             catalog.refresh_if_stale(provider)  # answers now; the fresh list serves the next call
         rows = await asyncio.get_running_loop().run_in_executor(None, _model_rows, provider, refresh)
-        return web.json_response({"provider": provider, "models": rows})
+        # a failed refresh keeps the stored list and says why (the refresh button shows it)
+        error = catalog.refresh_error(provider) if refresh else None
+        return web.json_response({"provider": provider, "models": rows, "error": error,
+                                  "stale": error is not None,
+                                  "default": catalog.default_model_id(provider)})
 
     def refused(request: web.Request) -> web.Response | None:
         reason = cross_origin_refusal(request)
@@ -63,7 +74,6 @@ def register(routes: Any) -> None:
         log.warning("key route refused: %s", reason)
         return web.json_response({"error": f"Refused: {reason}."}, status=403)
 
-    @routes.get(f"{PREFIX}/keys")
     async def key_status(request: web.Request) -> web.Response:
         if (refusal := refused(request)) is not None:
             return refusal
@@ -73,7 +83,6 @@ def register(routes: Any) -> None:
                   for pid, info in default_host().providers().items()}
         return web.json_response(status)
 
-    @routes.post(f"{PREFIX}/keys")
     async def set_key(request: web.Request) -> web.Response:
         """{provider, api_key, base_url?}: an empty key removes it; base_url = a relay's key."""
         if (refusal := refused(request)) is not None:
@@ -92,7 +101,6 @@ def register(routes: Any) -> None:
 
         return await _answer(request, apply)
 
-    @routes.post(f"{PREFIX}/keys/trust")
     async def trust(request: web.Request) -> web.Response:
         """{provider, base_url, trusted}: let (or stop letting) workflows use this base URL."""
         if (refusal := refused(request)) is not None:
@@ -107,6 +115,13 @@ def register(routes: Any) -> None:
             return {"provider": provider, "untrusted": keys.untrust_base_url(provider, url)}
 
         return await _answer(request, apply)
+
+    for prefix in (PREFIX, *LEGACY_PREFIXES):
+        routes.get(f"{prefix}/providers")(providers)
+        routes.get(f"{prefix}/models")(models)
+        routes.get(f"{prefix}/keys")(key_status)
+        routes.post(f"{prefix}/keys")(set_key)
+        routes.post(f"{prefix}/keys/trust")(trust)
 
 
 async def _answer(request: Any, apply: Any) -> Any:

@@ -1,7 +1,7 @@
 """apiedit: create and edit images through cloud APIs, one plugin per provider.
 
     import apiedit
-    result = apiedit.edit("openai", model="gpt-image-1.5", prompt="a red fox in snow")
+    result = apiedit.edit("openai", model="gpt-image-2.5-flare", prompt="a red fox in snow")
     open("fox.png", "wb").write(result.images[0].data)
 
 Importing this package loads no plugin, no provider SDK and no HTTP stack; plugins are found
@@ -77,6 +77,7 @@ __all__ = [
     "UntrustedBaseURLError",
     "UnknownProviderError",
     "UnsupportedFeatureError",
+    "default_model",
     "edit",
     "get_provider",
     "hookimpl",
@@ -128,6 +129,12 @@ def list_models(provider: str, *, refresh: bool = False, **options: Any) -> list
     return _host().list_models(provider, refresh=refresh, **options)
 
 
+def default_model(provider: str, **options: Any) -> ModelInfo | None:
+    """The model a UI should preselect: the newest current model of the provider's recommended
+    family (never one past its shutdown date), from the stored list."""
+    return _host().default_model(provider, **options)
+
+
 def supports_conversation(provider: str, model: str) -> bool:
     """Whether the model keeps a native multi-turn conversation."""
     return _host().supports_conversation(provider, model)
@@ -159,10 +166,12 @@ def edit(
     """Generate or edit images with `provider`.
 
     Pass an `EditRequest`, or its fields as keywords (`model=`, `prompt=`, `images=`...);
-    raw bytes in `images` are accepted and their type is sniffed. An identical request with
-    a fixed `seed` answered before (also in an earlier run) returns the cached result without
-    calling the provider (`info["cached"]` is True); `cache=False` (or
-    `APIEDIT_RESULT_CACHE=0`) always asks, `cache=True` caches unseeded requests too.
+    raw bytes in `images` are accepted and their type is sniffed. Any model id is sent, listed
+    or not; `allow_unlisted` is accepted for compatibility and ignored (deprecated since 0.2).
+    An identical request with a fixed `seed` answered before (also in an earlier run) returns
+    the cached result without calling the provider (`info["cached"]` is True);
+    `cache=False` (or `APIEDIT_RESULT_CACHE=0`) always asks, `cache=True` caches unseeded
+    requests too.
     """
     if request is None:
         from .images import sniff_mime

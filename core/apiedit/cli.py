@@ -43,11 +43,54 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([m.to_json() for m in models])
         return 0
+    from .modelpolicy import choose_default
+
     for m in models:
         caps = ",".join(c.name.lower() for c in type(m.capabilities) if c and c in m.capabilities)
-        flag = " (retired)" if m.retired else ""
-        print(f"{m.id:<45} inputs<={m.max_input_images:<3} {caps}{flag}")
+        print(f"{m.id:<45} inputs<={m.max_input_images:<3} {caps}{_model_flags(m)}")
+    default = choose_default(models)
+    print(f"default: {default.id if default else '(none)'}")
+    status = default_host().list_status(args.provider, base_url=args.base_url)
+    if status.stale:
+        print(f"warning: the stored list is stale (last refresh failed: {status.error})",
+              file=sys.stderr)
+    elif status.fetched_at is None:
+        print(f"note: built-in tables only; run `apiedit models {args.provider} --refresh` for "
+              "the models your key can use", file=sys.stderr)
     return 0
+
+
+def _model_flags(m: Any) -> str:
+    """Why a listed model may not be what the user wants: retired, unavailable, unverified."""
+    from .modelpolicy import is_deprecated
+
+    flags = [name for name, on in (
+        ("retired" + (f", use {m.replacement}" if m.replacement else ""), m.retired),
+        ("not offered to this key", m.available is False and not m.retired),
+        ("deprecated", is_deprecated(m) and not m.retired),
+        ("limits unverified", not m.verified),
+    ) if on]
+    return f" ({'; '.join(flags)})" if flags else ""
+
+
+def cmd_models_diff(args: argparse.Namespace) -> int:
+    """Maintainers: a saved live list against the tables; exit 1 when they differ."""
+    from .host import default_host
+    from .modeldiff import diff_models
+
+    diff = diff_models(default_host(), args.provider, args.file)
+    if args.json:
+        _print_json(diff.to_json())
+    else:
+        for model_id, family in diff.added:
+            print(f"added           {model_id}  (family {family}: limits inherited)")
+        for model_id in diff.unknown_family:
+            print(f"unknown-family  {model_id}  (no table describes it: add an entry or family)")
+        for model_id in diff.removed:
+            print(f"removed         {model_id}  (in the table, not in the live list)")
+        if diff.clean:
+            print(f"{args.provider}: the tables match the live list.")
+    return 0 if diff.clean else 1
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -262,10 +305,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list a provider's image models")
     p.add_argument("provider")
-    p.add_argument("--refresh", action="store_true", help="ask the provider instead of the cache")
+    p.add_argument("--refresh", action="store_true",
+                   help="ask the provider instead of the cache (a failed refresh is an error)")
     p.add_argument("--base-url", help="override the provider's base URL")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "models-diff", help="maintainers: compare a saved live model list with the tables",
+        description="Compare FILE (saved `apiedit models PROVIDER --refresh --json`, or a raw "
+                    "/models answer) with PROVIDER's tables: prints added (new member of a known "
+                    "family), unknown-family and removed ids; exits 1 when there is any.",
+    )
+    p.add_argument("provider")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_diff)
 
     p = sub.add_parser(
         "keys", help="store, remove or list API keys (key file, mode 0600); trust relay URLs",
@@ -298,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=float)
     p.add_argument("--strength", type=float)
     p.add_argument("--base-url", help="override the provider's base URL (proxy, relay)")
-    p.add_argument("--allow-unlisted", action="store_true", help="accept a model id no list knows yet")
+    p.add_argument("--allow-unlisted", action="store_true",
+                   help="deprecated and ignored: any model id is sent, listed or not")
     p.add_argument("--no-cache", action="store_true",
                    help="always call the provider (by default an identical request with --seed "
                         "answered before returns the cached result, not billed again)")

@@ -116,8 +116,9 @@ class UnknownProviderError(ApiEditError, KeyError):
 
 
 class UnknownModelError(ApiEditError, KeyError):
-    """The provider does not know this model id."""
+    """The provider does not know this model id; `suggestions` are the closest known ids."""
 
+    suggestions: tuple[str, ...] = ()
     __str__ = ApiEditError.__str__
 
 

@@ -1,4 +1,4 @@
-"""The plugin contract: four hooks, each answered by the one plugin that owns a provider.
+"""The plugin contract: four hooks (and optional ones, marked so), each answered by the one plugin that owns a provider.
 
 A provider plugin implements these with `@apiedit.hookimpl` in the module named by its
 `[project.entry-points.apiedit]` entry point; the entry-point name is the provider id.
@@ -50,4 +50,12 @@ def supports_conversation(model: str) -> bool:
     """Whether `model` honours `EditRequest.history` natively.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def model_info(model: str, settings: ProviderSettings) -> ModelInfo | None:
+    """Optional: what the plugin knows about an id no list shows (its family's limits), or None.
+
+    .. versionadded:: 0.2
     """

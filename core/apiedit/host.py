@@ -29,6 +29,8 @@ from .errors import (
     UnknownProviderError,
 )
 from .keys import resolve_endpoint
+from .modelcache import ListStatus, list_status
+from .modelpolicy import choose_default, suggestions
 from .paths import cache_dir
 from .redact import get_logger, redact
 from .settings import ProviderSettings
@@ -295,26 +297,41 @@ class Host:
     def get_model(
         self, provider: str, model: str, *, allow_unlisted: bool = False, **options: Any
     ) -> ModelInfo:
-        """The model's info; an id no list knows is an error unless `allow_unlisted`."""
-        models = self.list_models(provider, **options)
-        for info in models:
-            if info.id == model:
-                return info
-        if allow_unlisted and model.strip():
-            return ModelInfo(
-                id=model.strip(),
-                label=model.strip(),
-                capabilities=~Capability.NONE,
-                max_input_images=16,
-                max_n=10,
-                listed=False,
-            )
-        names = ", ".join(m.id for m in models if not m.retired)[:400] or "none"
-        raise UnknownModelError(
-            f"{self.get_provider(provider).label} has no model {model!r}. Known: {names}. "
-            "Refresh the model list, or use the free-text model override for a brand-new model.",
-            provider=provider,
-        )
+        """The model's info from the list, else from its family, else unverified guesses.
+
+        Any id is accepted: the provider is the judge of its own ids. `allow_unlisted` is
+        accepted for compatibility and ignored (deprecated since 0.2).
+        """
+        settings = self.settings(provider, api_key=options.get("api_key"),
+                                 base_url=options.get("base_url"))
+        models = self._guarded(provider, "list_models", refresh=bool(options.get("refresh")),
+                               settings=settings) or []
+        return self._model_for(provider, model, models, settings)
+
+    def _model_for(self, provider: str, model: str, models: list[ModelInfo],
+                   settings: ProviderSettings) -> ModelInfo:
+        wanted = model.strip()
+        if not wanted:
+            raise UnknownModelError(
+                f"No model given for {self.get_provider(provider).label}. Run `apiedit models "
+                f"{provider}` to see its models.", provider=provider)
+        found = next((m for m in models if m.id == wanted), None)
+        if found is None:
+            found = self._guarded(provider, "model_info", model=wanted, settings=settings)
+        if isinstance(found, ModelInfo):
+            return found
+        # Nothing describes the id: send it and let the provider judge; checks that need
+        # limits are skipped, and the result says the capabilities are unverified.
+        return ModelInfo(id=wanted, label=wanted, capabilities=~Capability.NONE,
+                         max_input_images=16, max_n=10, listed=False, verified=False)
+
+    def default_model(self, provider: str, **options: Any) -> ModelInfo | None:
+        """The provider's default: the newest current model of its recommended family."""
+        return choose_default(self.list_models(provider, **options))
+
+    def list_status(self, provider: str, *, base_url: str | None = None) -> ListStatus:
+        """When the provider's list was fetched, and whether the last refresh failed (why)."""
+        return list_status(self.settings(provider, base_url=base_url))
 
     def supports_conversation(self, provider: str, model: str) -> bool:
         self.get_provider(provider)
@@ -332,21 +349,23 @@ class Host:
         cancel: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> EditResult:
-        """Validate `request` against the model, call the owning plugin, check the result."""
+        """Validate `request` against the model, call the owning plugin, check the result.
+
+        Any model id is sent; `allow_unlisted` is accepted and ignored (deprecated since 0.2).
+        """
         info = self.get_provider(provider)
         settings = self.settings(
             provider, api_key=api_key, base_url=base_url, trust_base_url=trust_base_url,
             cancel=cancel, progress=progress, read_timeout=request.timeout_s,
         )
         models = self._guarded(provider, "list_models", refresh=False, settings=settings) or []
-        model = next((m for m in models if m.id == request.model), None)
-        if model is None:
-            model = self.get_model(provider, request.model, allow_unlisted=allow_unlisted,
-                                   api_key=api_key, base_url=base_url,
-                                   trust_base_url=trust_base_url)
+        model = self._model_for(provider, request.model, models, settings)
         warnings = check_request(request, model, info)
         settings.check_cancelled()
-        result = self._guarded(provider, "edit", request=request, settings=settings)
+        try:
+            result = self._guarded(provider, "edit", request=request, settings=settings)
+        except UnknownModelError as exc:
+            raise _with_suggestions(exc, request.model, models, info, provider) from None
         if not isinstance(result, EditResult):
             raise ProviderError(
                 f"The {provider} plugin returned {type(result).__name__} instead of an EditResult; "
@@ -360,9 +379,26 @@ class Host:
                 text=result.text,
                 request_id=result.request_id,
             )
-        if warnings:
-            result = attrs.evolve(result, warnings=(*result.warnings, *warnings))
-        return result
+        if not model.verified:
+            warnings.append(
+                f"{info.label} model {model.id!r} is not in apiedit's tables: its limits are "
+                "unverified, so only the provider checked this request."
+            )
+        # `model_verified` is in every result (and the node's info output): False means no table
+        # describes the model, so its limits were not checked.
+        return attrs.evolve(result, warnings=(*result.warnings, *warnings),
+                            info={**result.info, "model_verified": model.verified})
+
+
+def _with_suggestions(exc: UnknownModelError, model: str, models: list[ModelInfo],
+                      info: ProviderInfo, provider: str) -> UnknownModelError:
+    """The provider's "unknown model" answer, with the closest ids the list knows."""
+    close = suggestions(model, [m.id for m in models if not m.retired])
+    hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close else "")
+    exc.message = (f"{exc.message.rstrip()}{hint} Run `apiedit models {provider} --refresh` to see "
+                   f"the models your {info.label} key can use.")
+    exc.suggestions = tuple(close)
+    return exc
 
 
 def _keep_answer(provider: str, answer: Any) -> str | None:

@@ -174,9 +174,18 @@ class ModelInfo:
     max_prompt_chars: int | None = None  # longer prompts are refused before sending; None:
     # no published limit, the provider judges (its refusal comes back as a typed error)
     retired: bool = False
-    replacement: str | None = None  # what to use instead when retired
+    replacement: str | None = None  # what to use instead when retired or deprecated
     listed: bool = True  # False for a free-text id that no model list knows yet
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze_mapping, eq=False)
+    # Lifecycle, as ISO dates the provider published (None = not announced).
+    deprecated_on: str | None = None  # still answers, but never a default
+    shutdown_on: str | None = None  # stops answering: refused from that day on, replacement named
+    released_on: str | None = None  # orders a family's members when the default is chosen
+    # False when no curated entry or family describes the model: its limits are guesses.
+    verified: bool = True
+    # True: the key's live list offers it; False: a live list exists and lacks it; None: no
+    # live list was fetched yet (the curated table is all that is known).
+    available: bool | None = None
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -198,6 +207,11 @@ class ModelInfo:
             "replacement": self.replacement,
             "listed": self.listed,
             "extra": dict(self.extra),
+            "deprecated_on": self.deprecated_on,
+            "shutdown_on": self.shutdown_on,
+            "released_on": self.released_on,
+            "verified": self.verified,
+            "available": self.available,
         }
 
     @classmethod

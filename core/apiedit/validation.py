@@ -8,9 +8,10 @@ Nothing is dropped silently.
 from __future__ import annotations
 
 from .errors import InvalidInputError, UnsupportedFeatureError
+from .modelpolicy import is_shut_down, lifecycle_warning
 from .types import Capability, EditRequest, ModelInfo, ProviderInfo
 
-__all__ = ["check_request"]
+__all__ = ["check_output_options", "check_request"]
 
 _SOFT_KNOBS = (
     ("seed", Capability.SEED, "a seed"),
@@ -27,12 +28,19 @@ def _choices(values: tuple[str, ...]) -> str:
 
 
 def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo) -> list[str]:
-    """Raise for what the model cannot do; return warnings for ignored harmless knobs."""
+    """Raise for what the model cannot do; return warnings for ignored harmless knobs.
+
+    A model past its shutdown date is refused before anything is sent, naming its replacement.
+    For an unverified model (no table describes it) an empty size/ratio/resolution list means
+    "unknown", so those values go to the provider unchecked.
+    """
     name = f"{provider.label} model {model.id!r}"
     count = len(request.images)
-    if model.retired:
-        instead = f" Use {model.replacement!r} instead." if model.replacement else ""
-        raise UnsupportedFeatureError(f"{name} has been retired by {provider.label}.{instead}")
+    if is_shut_down(model):
+        when = f" (shut down on {model.shutdown_on})" if model.shutdown_on else ""
+        instead = f" Use {model.replacement!r} instead." if model.replacement else (
+            f" Run `apiedit models {provider.id} --refresh` to see current models.")
+        raise UnsupportedFeatureError(f"{name} has been retired by {provider.label}{when}.{instead}")
     if not request.prompt.strip():
         raise InvalidInputError("The prompt is empty: describe the image you want or the edit to make.")
     limit = model.max_prompt_chars
@@ -63,32 +71,45 @@ def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo
         raise UnsupportedFeatureError(
             f"{name} does not keep a conversation; continue by feeding the last image back instead."
         )
-    if request.n > model.max_n:
-        raise UnsupportedFeatureError(
-            f"{name} makes at most {model.max_n} image(s) per call; {request.n} were asked for."
-        )
-    if request.size and model.sizes and request.size not in model.sizes:
-        raise UnsupportedFeatureError(
-            f"{name} does not support size {request.size}; choose one of {_choices(model.sizes)}."
-        )
-    if request.aspect_ratio:
-        if not model.aspect_ratios:
-            raise UnsupportedFeatureError(
-                f"{name} does not take an aspect ratio; set a size instead or leave it empty."
-            )
-        if request.aspect_ratio not in model.aspect_ratios:
-            raise UnsupportedFeatureError(
-                f"{name} does not support aspect ratio {request.aspect_ratio}; choose one of "
-                f"{_choices(model.aspect_ratios)}."
-            )
-    if request.resolution and request.resolution not in model.resolutions:
-        choices = _choices(model.resolutions) if model.resolutions else "none (leave it empty)"
-        raise UnsupportedFeatureError(
-            f"{name} does not support resolution {request.resolution}; choose {choices}."
-        )
-    warnings = []
+    check_output_options(model, provider, n=request.n, size=request.size,
+                         aspect_ratio=request.aspect_ratio, resolution=request.resolution)
+    warnings = [w for w in (lifecycle_warning(model, provider.label),) if w]
     for field, capability, what in _SOFT_KNOBS:
         value = getattr(request, field)
         if value not in (None, "") and not model.supports(capability):
             warnings.append(f"{name} does not take {what}; {field} was not sent.")
     return warnings
+
+
+def check_output_options(model: ModelInfo, provider: ProviderInfo, *, n: int = 1,
+                         size: str | None = None, aspect_ratio: str | None = None,
+                         resolution: str | None = None) -> None:
+    """Raise for an image count, size, aspect ratio or resolution the model lacks.
+
+    Split out of `check_request` so a host (the ComfyUI node's queue-time validation) can refuse
+    these before any image exists, with the same words as at run time."""
+    name = f"{provider.label} model {model.id!r}"
+    if n > model.max_n:
+        raise UnsupportedFeatureError(
+            f"{name} makes at most {model.max_n} image(s) per call; {n} were asked for."
+        )
+    if size and model.sizes and size not in model.sizes:
+        raise UnsupportedFeatureError(
+            f"{name} does not support size {size}; choose one of {_choices(model.sizes)}."
+        )
+    known = model.verified  # an unverified model's empty lists mean "unknown", not "none"
+    if aspect_ratio and (known or model.aspect_ratios):
+        if not model.aspect_ratios:
+            raise UnsupportedFeatureError(
+                f"{name} does not take an aspect ratio; set a size instead or leave it empty."
+            )
+        if aspect_ratio not in model.aspect_ratios:
+            raise UnsupportedFeatureError(
+                f"{name} does not support aspect ratio {aspect_ratio}; choose one of "
+                f"{_choices(model.aspect_ratios)}."
+            )
+    if resolution and (known or model.resolutions) and resolution not in model.resolutions:
+        choices = _choices(model.resolutions) if model.resolutions else "none (leave it empty)"
+        raise UnsupportedFeatureError(
+            f"{name} does not support resolution {resolution}; choose {choices}."
+        )

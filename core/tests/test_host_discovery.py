@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import apiedit
-from apiedit.errors import PluginLoadError, ProviderError, UnknownModelError, UnknownProviderError
+from apiedit.errors import PluginLoadError, ProviderError, UnknownProviderError
 from apiedit.host import Host
 from apiedit.types import EditRequest
 
@@ -161,16 +161,14 @@ def test_unknown_provider_is_a_typed_error(site: Path) -> None:
         host.get_provider("nope")
 
 
-def test_unknown_model_is_a_typed_error(site: Path) -> None:
+def test_an_unlisted_model_is_sent_without_any_flag_and_marked_unverified(site: Path) -> None:
     host = only_fakes()
-    with pytest.raises(UnknownModelError, match="no model 'm2'.*Known: m1"):
-        host.edit("good", EditRequest(model="m2", prompt="x"))
-
-
-def test_unlisted_model_is_allowed_when_asked(site: Path) -> None:
-    host = only_fakes()
-    result = host.edit("good", EditRequest(model="day0-model", prompt="x"), allow_unlisted=True)
+    result = host.edit("good", EditRequest(model="day0-model", prompt="x"))
     assert result.model == "day0-model"
+    assert result.info["model_verified"] is False
+    assert any("unverified" in w for w in result.warnings)
+    # the deprecated flag is still accepted
+    assert host.edit("good", EditRequest(model="m1", prompt="x"), allow_unlisted=True).images
 
 
 def test_cli_plugins_json_lists_status_and_errors(site: Path) -> None:

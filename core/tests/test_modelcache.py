@@ -1,4 +1,4 @@
-"""Model lists: cache on disk, network only on refresh, stale copy then curated on failure."""
+"""Model lists: cache on disk, network only on refresh, a failed refresh raises and marks stale."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from apiedit.errors import ProviderUnavailableError
-from apiedit.modelcache import cache_age, cached_models
+from apiedit.modelcache import cache_age, cached_models, list_status
 from apiedit.settings import ProviderSettings
 from apiedit.types import Capability, ModelInfo
 
@@ -48,12 +48,27 @@ def test_refresh_fetches_stores_and_merges_with_curated_first(tmp_path: Path) ->
     assert [m.id for m in again] == ["known", "new"]
 
 
-def test_a_failed_refresh_keeps_the_stale_list(tmp_path: Path) -> None:
+def test_a_failed_refresh_raises_and_marks_the_kept_list_stale(tmp_path: Path) -> None:
     cached_models(settings(tmp_path), refresh=True, fetch=Fetcher([ModelInfo(id="old")]), curated=[])
+    assert not list_status(settings(tmp_path)).stale
     failing = Fetcher(ProviderUnavailableError("down"))
-    models = cached_models(settings(tmp_path), refresh=True, fetch=failing, curated=CURATED)
+    with pytest.raises(ProviderUnavailableError, match="Could not refresh the P model list: down"):
+        cached_models(settings(tmp_path), refresh=True, fetch=failing, curated=CURATED)
     assert failing.calls == 1
+    status = list_status(settings(tmp_path))
+    assert status.stale and "down" in (status.error or "")
+    # the stored list is still served, without network, and a good refresh clears the mark
+    models = cached_models(settings(tmp_path), refresh=False, fetch=Fetcher(), curated=CURATED)
     assert [m.id for m in models] == ["known", "old"]
+    cached_models(settings(tmp_path), refresh=True, fetch=Fetcher([ModelInfo(id="old")]), curated=[])
+    assert not list_status(settings(tmp_path)).stale
+
+
+def test_a_failed_first_refresh_is_never_answered_with_the_curated_table(tmp_path: Path) -> None:
+    with pytest.raises(ProviderUnavailableError):
+        cached_models(settings(tmp_path), refresh=True,
+                      fetch=Fetcher(ProviderUnavailableError("no network")), curated=CURATED)
+    assert list_status(settings(tmp_path)).stale
 
 
 def test_each_base_url_has_its_own_cache(tmp_path: Path) -> None:

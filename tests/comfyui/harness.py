@@ -34,6 +34,7 @@ class ComfyEnv:
     """Paths of one installed ComfyUI (see setup_comfyui.py)."""
 
     home: Path
+    version: str = "0.3.75"
 
     @property
     def python(self) -> Path:
@@ -52,20 +53,33 @@ class ComfyEnv:
         return self.home / "constraints.txt"
 
 
-def ensure_installed(home: Path | str | None = None) -> ComfyEnv:
+def ensure_installed(home: Path | str | None = None, version: str = "0.3.75") -> ComfyEnv:
     """Run the (idempotent) installer and return the env; fast when already installed."""
-    cmd = [sys.executable, str(SETUP)]
+    cmd = [sys.executable, str(SETUP), "--version", version]
     if home is not None:
         cmd += ["--dir", str(home)]
-    subprocess.run(cmd, check=True)
+    done = subprocess.run(cmd)
+    if done.returncode != 0:
+        raise RuntimeError(f"installing ComfyUI {version} failed (see the output above)")
     if home is None:
         sys.path.insert(0, str(HERE))
         try:
             import setup_comfyui
         finally:
             sys.path.remove(str(HERE))
-        home = setup_comfyui.default_home()
-    return ComfyEnv(Path(home).resolve())
+        home = setup_comfyui.default_home(version)
+    return ComfyEnv(Path(home).resolve(), version)
+
+
+def selected_versions() -> list[str]:
+    """The ComfyUI versions to test: $APIEDIT_COMFYUI_VERSIONS (comma-separated), default all."""
+    known = ("0.3.75", "0.33.0")
+    raw = os.environ.get("APIEDIT_COMFYUI_VERSIONS", "")
+    chosen = [v.strip() for v in raw.split(",") if v.strip()] or list(known)
+    unknown = [v for v in chosen if v not in known]
+    if unknown:
+        raise ValueError(f"APIEDIT_COMFYUI_VERSIONS: unknown {unknown}; known: {', '.join(known)}")
+    return chosen
 
 
 # --- node-pack requirements, the way ComfyUI-Manager installs them -------------------------------
@@ -318,6 +332,11 @@ class ComfyServer:
         r = requests.get(self.url + path, params=params or None, timeout=30)
         r.raise_for_status()
         return r
+
+    def system_stats(self) -> dict[str, Any]:
+        """GET /system_stats (carries the running ComfyUI's version)."""
+        stats: dict[str, Any] = self._get("/system_stats").json()
+        return stats
 
     def object_info(self, node: str | None = None) -> dict[str, Any]:
         """GET /object_info or /object_info/{node}."""

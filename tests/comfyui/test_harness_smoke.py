@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness import ComfyServer, ensure_installed
+from harness import ComfyEnv, ComfyServer
 
 pytestmark = pytest.mark.comfyui
 
@@ -41,13 +41,14 @@ PACK_INIT = textwrap.dedent('''
 ''')
 
 
-def test_v3_node_image_round_trip(tmp_path: Path) -> None:
-    env = ensure_installed()
+def test_v3_node_image_round_trip(tmp_path: Path, comfy_env: ComfyEnv) -> None:
+    env = comfy_env
     pack = tmp_path / "smoke_pack"
     pack.mkdir()
     (pack / "__init__.py").write_text(PACK_INIT)
 
     with ComfyServer(env, pack, extra_env={}) as srv:
+        assert srv.system_stats()["system"]["comfyui_version"] == env.version
         assert "SmokeRed" in srv.object_info(), srv.log_tail()
         assert srv.object_info("SmokeRed")["SmokeRed"]["output"] == ["IMAGE"]
         pid = srv.queue({

@@ -57,8 +57,8 @@ def error_of(entry: dict[str, Any]) -> str:
     return ""
 
 
-def keys_route(server: ComfyServer) -> str:
-    return server.url + "/apiedit/keys"
+def keys_route(server: ComfyServer, prefix: str = "/comfy-apiedit") -> str:
+    return server.url + prefix + "/keys"
 
 
 def key_file(server: ComfyServer) -> Path:
@@ -137,10 +137,13 @@ def test_cross_origin_key_requests_are_refused_and_change_nothing(server, forger
                    "Content-Type": "application/json"}
     before = key_file_text(server)
     body = json.dumps({"provider": "openai", "api_key": FORGED_KEY})
-    for path in ("", "/trust"):
-        payload = body if not path else json.dumps({"provider": "openai", "base_url": "http://evil.example"})
-        answer = requests.post(keys_route(server) + path, data=payload, headers=headers, timeout=10)
-        assert answer.status_code == 403, (path, answer.status_code, answer.text)
+    trust = json.dumps({"provider": "openai", "base_url": "http://evil.example"})
+    # the route as the frontend calls it, and the old paths kept for saved front-ends
+    for prefix in ("/comfy-apiedit", "/api/comfy-apiedit", "/apiedit", "/api/apiedit"):
+        for path, payload in (("", body), ("/trust", trust)):
+            answer = requests.post(keys_route(server, prefix) + path, data=payload,
+                                   headers=headers, timeout=10)
+            assert answer.status_code == 403, (prefix, path, answer.status_code, answer.text)
     assert key_file_text(server) == before
     assert FORGED_KEY not in key_file_text(server) and "evil.example" not in key_file_text(server)
 

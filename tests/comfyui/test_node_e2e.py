@@ -23,6 +23,7 @@ pytestmark = pytest.mark.comfyui
 
 PROVIDERS = {"openai", "openrouter", "pixelwords", "gemini", "modelscope"}
 OPENAI_MODEL = "gpt-image-1.5"
+ROUTES = "/api/comfy-apiedit"  # what the frontend's api.fetchApi calls
 
 
 @pytest.fixture(scope="module")
@@ -161,10 +162,106 @@ def test_a_blocked_answer_is_a_node_error_with_the_reason_and_saves_nothing(serv
     assert saved_images(server, entry) == []
 
 
-def test_unknown_model_is_refused_at_validation(server) -> None:
+def test_a_made_up_model_is_sent_once_and_the_node_error_suggests_known_ids(server, emulators) -> None:
+    entry = run(server, workflow(edit_node(model="gpt-image-2.5-flar")))
+    assert entry["status"]["status_str"] == "error"
+    message = error_message(entry)
+    assert "UnknownModelError" in message and "Did you mean 'gpt-image-2.5-flare'" in message
+    assert emulators["openai"].billable_count == 1
+
+
+def test_a_model_no_table_knows_is_used_by_the_node_without_any_override(server, emulators) -> None:
+    # a model ModelScope serves (only its live list would know it) that no apiedit table describes
+    emulators["modelscope"].image_models["Tongyi-MAI/Z-Image-Ultra"] = 0
+    try:
+        entry = run(server, workflow(edit_node(provider="modelscope", model="Tongyi-MAI/Z-Image-Ultra")))
+    finally:
+        del emulators["modelscope"].image_models["Tongyi-MAI/Z-Image-Ultra"]
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    assert emulators["modelscope"].tasks[-1].model == "Tongyi-MAI/Z-Image-Ultra"
+    info = info_of(entry)
+    assert info["model"] == "Tongyi-MAI/Z-Image-Ultra" and info["model_verified"] is False
+    assert any("unverified" in w for w in info["warnings"])
+
+
+def test_a_retired_model_is_refused_at_validation_naming_its_replacement(server) -> None:
     with pytest.raises(PromptError) as caught:
-        server.queue(workflow(edit_node(model="no-such-model")))
-    assert "no model 'no-such-model'" in json.dumps(caught.value.node_errors)
+        server.queue(workflow(edit_node(model="dall-e-3")))
+    assert "'dall-e-3' has been retired. Use 'gpt-image-1.5'" in json.dumps(caught.value.node_errors)
+
+
+def test_the_node_default_is_the_first_providers_default_by_rule(server) -> None:
+    info = server.object_info("APIImageEdit")["APIImageEdit"]
+    model = info["input"]["required"]["model"][1]
+    assert info["input"]["required"]["provider"][1]["default"] == "gemini"
+    assert model["default"] == "gemini-nano-banana-2.1"
+    assert not any("preview" in m for m in model["options"] if m.startswith("gemini-3"))
+
+
+def test_a_failed_refresh_is_shown_by_the_models_route(server, emulators) -> None:
+    import requests
+
+    emulators["openai"].valid_keys = {"sk-another-key"}
+    try:
+        answer = requests.get(server.url + "/apiedit/models",
+                              params={"provider": "openai", "refresh": "1"}, timeout=30).json()
+    finally:
+        emulators["openai"].valid_keys = None
+    assert answer["stale"] is True and "rejected the API key" in answer["error"]
+    assert answer["models"] and answer["default"] == "gpt-image-2.5-flare"
+    # gemini has no key in this ComfyUI: its refresh says so, and the built-in list still serves
+    answer = requests.get(server.url + "/apiedit/models",
+                          params={"provider": "gemini", "refresh": "1"}, timeout=30).json()
+    assert "No API key for Google Gemini" in answer["error"] and answer["models"]
+
+
+def refusal(server: ComfyServer, **inputs: Any) -> list[dict[str, Any]]:
+    """Queue the edit node with `inputs`; return the node's validation errors (must be refused)."""
+    with pytest.raises(PromptError) as caught:
+        server.queue(workflow(edit_node(**inputs)))
+    errors: list[dict[str, Any]] = caught.value.node_errors["10"]["errors"]
+    return errors
+
+
+@pytest.mark.parametrize("inputs, kind", [
+    ({"seed": -7}, "value_smaller_than_min"),
+    ({"strength": 3.0}, "value_bigger_than_max"),
+    ({"steps": 151}, "value_bigger_than_max"),
+])
+def test_out_of_range_numbers_are_refused_by_comfyui_before_any_provider_call(
+        server, emulators, inputs, kind) -> None:
+    errors = refusal(server, **inputs)
+    assert [e["type"] for e in errors] == [kind], errors
+    assert errors[0]["details"] == next(iter(inputs))
+    assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"count": 50}, "count must be between 1 and 10; got 50."),
+    ({"size": "7x7"}, "size '7x7' is not one of: (provider default), auto, 1024x1024, 1536x1024, "
+                      "1024x1536, 1792x1024, 1024x1792, 512x512, 256x256, 1328x1328, 1664x928, "
+                      "928x1664, 2048x2048."),
+    ({"size": "512x512"}, "OpenAI model 'gpt-image-1.5' does not support size 512x512; choose one "
+                          "of auto, 1024x1024, 1536x1024, 1024x1536."),
+    ({"resolution": "4K"}, "OpenAI model 'gpt-image-1.5' does not support resolution 4K; choose "
+                           "none (leave it empty)."),
+    ({"provider": "nope"}, "Unknown provider 'nope'; installed: gemini, modelscope, openai, "
+                           "openrouter, pixelwords."),
+])
+def test_the_node_refuses_what_the_model_cannot_do_at_queue_time_in_the_same_words(
+        server, emulators, inputs, message) -> None:
+    # The node checks these itself (0.3.75 never checks V3 combo values, 0.33 does): the exact
+    # text asserted here is what both versions show.
+    errors = refusal(server, **inputs)
+    assert {e["type"] for e in errors} == {"custom_validation_failed"}, errors
+    assert {e["details"].split(" - ", 1)[1] for e in errors} == {message}
+    assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
+
+
+def test_the_seed_control_starts_fixed_where_the_schema_can_say_so(server) -> None:
+    seed = server.object_info("APIImageEdit")["APIImageEdit"]["input"]["optional"]["seed"][1]
+    version = server.env.version
+    assert seed["control_after_generate"] == ("fixed" if version != "0.3.75" else True)
 
 
 def test_interrupt_during_a_slow_modelscope_task_stops_within_a_second(server, emulators) -> None:
@@ -195,7 +292,8 @@ def test_web_extension_is_served_and_is_valid_javascript(server, tmp_path) -> No
     ours = [path for path in scripts if path.startswith("/extensions/apiedit/")]
     assert ours == ["/extensions/apiedit/apiedit.js"]
     source = requests.get(server.url + ours[0], timeout=10).text
-    assert "/apiedit/models" in source and "/apiedit/keys" in source
+    assert "/comfy-apiedit/models" in source and "/comfy-apiedit/keys" in source
+    assert not re.search(r"[\"'`]/api", source), "fetchApi would not add /api to such a path"
     module = tmp_path / "apiedit.mjs"
     module.write_text(source)
     subprocess.run(["node", "--check", str(module)], check=True, capture_output=True)
@@ -205,21 +303,21 @@ def test_models_route_serves_each_provider_and_refreshes_from_the_provider(serve
     import requests
 
     for provider in PROVIDERS:
-        answer = requests.get(server.url + "/apiedit/models", params={"provider": provider}, timeout=10)
+        answer = requests.get(server.url + ROUTES + "/models", params={"provider": provider}, timeout=10)
         assert answer.status_code == 200 and answer.json()["models"], provider
     # No list was ever fetched, so the first look started a background refresh (no waiting).
     deadline = time.monotonic() + 10
     while not emulators["openai"].requests_to("/models") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(emulators["openai"].requests_to("/models")) == 1
-    requests.get(server.url + "/apiedit/models", params={"provider": "openai"}, timeout=10)
+    requests.get(server.url + ROUTES + "/models", params={"provider": "openai"}, timeout=10)
     time.sleep(0.5)
     assert len(emulators["openai"].requests_to("/models")) == 1  # fresh now: no new fetch
-    refreshed = requests.get(server.url + "/apiedit/models",
+    refreshed = requests.get(server.url + ROUTES + "/models",
                              params={"provider": "openai", "refresh": "1"}, timeout=30).json()
     assert len(emulators["openai"].requests_to("/models")) == 2
     assert OPENAI_MODEL in [m["id"] for m in refreshed["models"]]
-    missing = requests.get(server.url + "/apiedit/models", params={"provider": "nope"}, timeout=10)
+    missing = requests.get(server.url + ROUTES + "/models", params={"provider": "nope"}, timeout=10)
     assert missing.status_code == 404
 
 
@@ -248,12 +346,24 @@ def test_progress_text_is_shown_under_the_node(server, emulators) -> None:
     assert any(node == "10" and "received 1 image" in text for node, text in texts)
 
 
+def test_the_old_route_paths_still_answer(server) -> None:
+    import requests
+
+    for prefix in ("/apiedit", "/api/apiedit", "/comfy-apiedit"):
+        for route in ("providers", "keys"):
+            answer = requests.get(f"{server.url}{prefix}/{route}", timeout=10)
+            assert answer.status_code == 200, (prefix, route)
+            assert answer.json() == requests.get(f"{server.url}{ROUTES}/{route}", timeout=10).json()
+        models = requests.get(f"{server.url}{prefix}/models", params={"provider": "openai"}, timeout=10)
+        assert OPENAI_MODEL in [m["id"] for m in models.json()["models"]], prefix
+
+
 # ---- keys ---------------------------------------------------------------------------------------
 
 def test_key_route_is_write_only(server) -> None:
     import requests
 
-    url = server.url + "/apiedit/keys"
+    url = server.url + ROUTES + "/keys"
     answer = requests.post(url, json={"provider": "gemini", "api_key": "sk-route-SENTINEL-42"}, timeout=10)
     assert answer.status_code == 200 and answer.json() == {"provider": "gemini", "set": True}
     status = requests.get(url, timeout=10).json()
@@ -274,8 +384,8 @@ def test_the_sentinel_key_leaks_nowhere(server, emulators) -> None:
     texts = [
         json.dumps(server.history()),
         json.dumps(server.object_info()),
-        requests.get(server.url + "/apiedit/keys", timeout=10).text,
-        requests.get(server.url + "/apiedit/providers", timeout=10).text,
+        requests.get(server.url + ROUTES + "/keys", timeout=10).text,
+        requests.get(server.url + ROUTES + "/providers", timeout=10).text,
         server.log_text(),
         error_message(failed),
     ]

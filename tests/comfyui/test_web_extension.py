@@ -10,6 +10,7 @@ browser download is never used).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 PAGE_TIMEOUT_MS = 60_000  # first load of the frontend (a few seconds here)
 WAIT_MS = 15_000  # anything the extension does after a click
 BUTTONS = ["refresh models", "set API key…", "trust base URL…"]
+RENDERERS = ["classic", "nodes2"]  # Comfy.VueNodes.Enabled false / true
 WEB_KEY = "sk-webui-SENTINEL-7f3a9c51"
+ROUTES = "/api/comfy-apiedit"  # the pack's routes as the page must call them (a proxy forwards /api/*)
 
 
 # ---- fixtures -----------------------------------------------------------------------------------
@@ -49,8 +52,9 @@ def server(pack_install, emulators, tmp_path_factory) -> Iterator[ComfyServer]:
 class Page:
     """The ComfyUI page, with what it logged, requested and asked in dialogs."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, nodes2: bool = False) -> None:
         self.page = page
+        self.nodes2 = nodes2  # the page renders nodes with Nodes 2.0 (Vue) instead of the canvas
         self.console: list[str] = []
         self.requests: list[str] = []
         self.pending: set[Any] = set()
@@ -64,8 +68,8 @@ class Page:
         page.on("dialog", self._dialog)
 
     def _started(self, request: Any) -> None:
-        if "/apiedit/" in request.url:
-            self.requests.append(request.url.split("/api/", 1)[-1])
+        if re.search(r"apiedit/(models|keys|providers)", request.url):  # e.g. /api/comfy-apiedit/keys
+            self.requests.append("/" + request.url.split("/", 3)[-1])
             self.pending.add(request)
 
     def _dialog(self, dialog: Any) -> None:
@@ -93,8 +97,11 @@ class Page:
 
     # the node, shown on the canvas and used with the mouse
     def new_node(self) -> int:
+        # Remove the nodes instead of app.graph.clear(): clear() restarts the node ids, and the
+        # Nodes 2.0 renderer (frontend 1.49) keeps widget state per node id, so a new node 1
+        # would show the old node 1's values and a pick of the same value would not fire.
         node_id: int = self.js("""() => {
-            app.graph.clear();
+            for (const old of [...app.graph.nodes]) app.graph.remove(old);
             const node = LiteGraph.createNode("APIImageEdit");
             node.pos = [100, 100];
             app.graph.add(node);
@@ -121,6 +128,12 @@ class Page:
         return x, y
 
     def click_widget(self, node_id: int, name: str) -> None:
+        if self.nodes2:  # Nodes 2.0: every widget is a DOM element of the node
+            node = self.page.locator(f'[data-node-id="{node_id}"]')
+            combo = node.locator(f'button[role="combobox"][aria-label="{name}"]')
+            target = combo if combo.count() else node.get_by_role("button", name=name, exact=True)
+            target.click(timeout=WAIT_MS)
+            return
         x, y = self.widget_point(node_id, name)
         self.page.wait_for_timeout(100)  # a frame drawn at the new place
         self.page.mouse.move(x, y)
@@ -131,7 +144,17 @@ class Page:
     def pick(self, node_id: int, name: str, value: str) -> None:
         """Open the combo's menu with a click and click `value` in it, as a user does."""
         self.click_widget(node_id, name)
-        self.page.locator(f'.litecontextmenu .litemenu-entry[data-value="{value}"]').click(timeout=WAIT_MS)
+        if self.nodes2:
+            option = self.page.locator(f'[role="listbox"] [role="option"][textvalue="{value}"]')
+        else:
+            option = self.page.locator(f'.litecontextmenu .litemenu-entry[data-value="{value}"]')
+        option.click(timeout=WAIT_MS)
+
+    def saved_workflow(self) -> dict[str, Any]:
+        """The workflow as the frontend saves it (through JSON: 0.33 returns reactive objects
+        that do not pass to Python as they are)."""
+        saved: dict[str, Any] = json.loads(self.js("() => JSON.stringify(app.graph.serialize())"))
+        return saved
 
     def widgets(self, node_id: int) -> dict[str, Any]:
         values: dict[str, Any] = self.js("""(id) => Object.fromEntries(app.graph.getNodeById(id).widgets
@@ -153,18 +176,28 @@ class Page:
             raise AssertionError(f"the model list never became {ids}; the node shows {shown}") from None
 
 
+@pytest.fixture(scope="module", params=RENDERERS)
+def renderer(request: pytest.FixtureRequest) -> str:
+    """The node renderer of the page: the classic canvas, or Nodes 2.0 (0.33's frontend only;
+    the 0.3.75 + nodes2 combination is deselected in conftest.py)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def browser(server, tmp_path_factory) -> Iterator[Page]:
+def browser(server, renderer, tmp_path_factory) -> Iterator[Page]:
     from playwright.sync_api import sync_playwright
 
     # A first visit opens the template browser over the canvas; a returning user sees the canvas.
     requests.post(server.url + "/settings/Comfy.TutorialCompleted", json=True, timeout=10).raise_for_status()
+    nodes2 = renderer == "nodes2"
+    requests.post(server.url + "/settings/Comfy.VueNodes.Enabled", json=nodes2,
+                  timeout=10).raise_for_status()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
             headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1000})
         try:
-            page = Page(context.pages[0] if context.pages else context.new_page())
+            page = Page(context.pages[0] if context.pages else context.new_page(), nodes2)
             started = time.monotonic()
             page.page.goto(server.url + "/", timeout=PAGE_TIMEOUT_MS)
             try:
@@ -174,6 +207,7 @@ def browser(server, tmp_path_factory) -> Iterator[Page]:
                 print("\n".join(page.console))
                 raise
             print(f"\nComfyUI frontend ready in {time.monotonic() - started:.1f} s")
+            assert bool(page.js("() => LiteGraph.vueNodesMode ?? false")) == nodes2, renderer
             yield page
         finally:
             context.close()
@@ -193,9 +227,11 @@ def console_on_failure(browser: Page, emulators) -> Iterator[None]:
 
 def route_models(server: ComfyServer, provider: str, refresh: bool = False) -> list[str]:
     params = {"provider": provider, **({"refresh": "1"} if refresh else {})}
-    answer = requests.get(server.url + "/api/apiedit/models", params=params, timeout=30)
+    answer = requests.get(server.url + ROUTES + "/models", params=params, timeout=30)
     answer.raise_for_status()
-    return [m["id"] for m in answer.json()["models"] if not m["retired"]]
+    body = answer.json()
+    ids = [m["id"] for m in body["models"] if not m["retired"] and m["available"] is not False]
+    return sorted(ids, key=lambda i: i != body["default"])  # what the extension offers: default first
 
 
 # ---- tests --------------------------------------------------------------------------------------
@@ -219,9 +255,9 @@ def test_picking_a_provider_reloads_the_model_list_from_the_route(browser, serve
     widgets = browser.widgets(node)
     assert widgets["provider"]["value"] == "modelscope"
     assert widgets["model"]["value"] == modelscope[0]
-    assert "apiedit/models?provider=openai" in browser.requests
-    assert browser.requests[-1] == "apiedit/models?provider=modelscope"
-    saved = browser.js("(id) => app.graph.serialize().nodes.find((n) => n.id === id)", node)
+    assert f"{ROUTES}/models?provider=openai" in browser.requests
+    assert browser.requests[-1] == f"{ROUTES}/models?provider=modelscope"
+    saved = browser.saved_workflow()["nodes"][0]
     assert saved["widgets_values"][:2] == ["modelscope", modelscope[0]]
 
 
@@ -236,7 +272,7 @@ def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, se
 
     browser.click_widget(node, "refresh models")
     browser.settle()
-    assert browser.requests[-1] == "apiedit/models?provider=openai&refresh=1"
+    assert browser.requests[-1] == f"{ROUTES}/models?provider=openai&refresh=1"
     assert len(emulators["openai"].requests_to("/models")) == before + 1
     widgets = browser.widgets(node)
     assert widgets["model"]["values"] == route_models(server, "openai")
@@ -244,7 +280,7 @@ def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, se
 
 
 def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server) -> None:
-    status = requests.get(server.url + "/api/apiedit/keys", timeout=10).json()
+    status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
     unset = [provider for provider, state in status.items() if not state["set"]]
     assert unset, status
     provider = unset[0]
@@ -266,9 +302,9 @@ def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server
     assert kinds == ["prompt", "alert"], browser.dialogs
     assert provider in browser.dialogs[-2][1]
     assert browser.dialogs[-1][1] == f"{provider}: key set"
-    assert "apiedit/keys" in browser.requests
+    assert f"{ROUTES}/keys" in browser.requests
 
-    status = requests.get(server.url + "/api/apiedit/keys", timeout=10).json()
+    status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
     assert status[provider]["set"] is True
     assert WEB_KEY not in json.dumps(status)
     key_files = list(Path(server.extra_env["APIEDIT_CONFIG_DIR"]).rglob("keys.json"))
@@ -302,11 +338,12 @@ def test_trust_button_trusts_the_nodes_base_url_and_sends_nothing_there(browser,
         kind, text = browser.dialogs[-1]
         assert (kind, text) == ("alert", f"openai: trusted {relay.base_url}"), browser.dialogs
         assert browser.dialogs[-2][0] == "prompt" and "send your openai key to it" in browser.dialogs[-2][1]
-        status = requests.get(server.url + "/api/apiedit/keys", timeout=10).json()
+        status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
         assert status["openai"]["trusted_base_urls"] == [relay.base_url]
+        assert f"{ROUTES}/keys/trust" in browser.requests
         assert relay.requests == []  # trusting sends nothing to the relay
     finally:
-        requests.post(server.url + "/api/apiedit/keys/trust", timeout=10,
+        requests.post(server.url + ROUTES + "/keys/trust", timeout=10,
                       json={"provider": "openai", "base_url": relay.base_url, "trusted": False})
         relay.stop()
 
@@ -317,7 +354,7 @@ def saved_openai_workflow(browser: Page, openai: list[str], model: str) -> tuple
     browser.wait_for_models(node, openai)
     browser.pick(node, "model", model)
     browser.settle()
-    saved: dict[str, Any] = browser.js("() => app.graph.serialize()")
+    saved = browser.saved_workflow()
     return node, saved
 
 
@@ -346,5 +383,5 @@ def test_a_saved_workflow_loads_with_its_provider_and_model(browser, server) -> 
     widgets = browser.widgets(loaded)
     assert (widgets["provider"]["value"], widgets["model"]["value"]) == ("openai", openai[2])
     assert widgets["model"]["values"] == openai
-    again = browser.js("() => app.graph.serialize()")["nodes"][0]["widgets_values"]
+    again = browser.saved_workflow()["nodes"][0]["widgets_values"]
     assert again == saved["nodes"][0]["widgets_values"]

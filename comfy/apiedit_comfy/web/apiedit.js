@@ -10,10 +10,13 @@ const widget = (node, name) => node.widgets?.find((w) => w.name === name);
 
 async function fetchModels(provider, refresh) {
   const query = `provider=${encodeURIComponent(provider)}${refresh ? "&refresh=1" : ""}`;
-  const response = await api.fetchApi(`/apiedit/models?${query}`);
+  const response = await api.fetchApi(`/comfy-apiedit/models?${query}`);
   if (!response.ok) throw new Error(`model list: HTTP ${response.status}`);
   const data = await response.json();
-  return data.models.filter((m) => !m.retired).map((m) => m.id);
+  // Models the key's live list lacks (available === false) are not offered; the default first.
+  const ids = data.models.filter((m) => !m.retired && m.available !== false).map((m) => m.id);
+  if (data.default && ids.includes(data.default)) ids.sort((a, b) => (b === data.default) - (a === data.default));
+  return { ids, error: data.error };
 }
 
 // Only the newest reload of a node may touch its widgets: an answer for a provider the node no
@@ -27,8 +30,9 @@ async function reloadModels(node, { refresh = false, keepValue = false } = {}) {
   const requested = provider.value;
   const ticket = (node.apieditReloads = (node.apieditReloads ?? 0) + 1);
   try {
-    const ids = await fetchModels(requested, refresh);
+    const { ids, error } = await fetchModels(requested, refresh);
     if (node.apieditReloads !== ticket || provider.value !== requested) return;
+    if (refresh && error) window.alert(`${requested}: the model list could not be refreshed.\n${error}`);
     if (ids.length) {
       model.options.values = ids;
       if (!keepValue && !ids.includes(model.value)) {
@@ -52,7 +56,7 @@ async function askForKey(node) {
   );
   if (key === null) return;
   try {
-    const response = await api.fetchApi("/apiedit/keys", {
+    const response = await api.fetchApi("/comfy-apiedit/keys", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ provider, api_key: key }),
@@ -76,7 +80,7 @@ async function askToTrust(node) {
   );
   if (!url) return;
   try {
-    const response = await api.fetchApi("/apiedit/keys/trust", {
+    const response = await api.fetchApi("/comfy-apiedit/keys/trust", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ provider, base_url: url, trusted: true }),
@@ -101,6 +105,11 @@ app.registerExtension({
         return result;
       };
     }
+    // A new node's seed control starts at "fixed": re-running an unchanged workflow then hits
+    // ComfyUI's cache instead of paying again (0.3.75's frontend always starts at "randomize").
+    // A loaded workflow restores its own choice afterwards, in configure.
+    const control = node.widgets?.find((w) => w.name === "control_after_generate");
+    if (control && control.value !== "fixed") control.value = "fixed";
     // A saved workflow (or a paste) is configured after nodeCreated: load its provider's list.
     const onConfigure = node.onConfigure;
     node.onConfigure = function (...args) {

@@ -29,6 +29,7 @@ from ..errors import (
     ProviderTimeoutError,
     QuotaExceededError,
     RateLimitError,
+    UnknownModelError,
     UnsupportedFeatureError,
 )
 from ..host import Host
@@ -106,13 +107,28 @@ class ProviderConformance:
         assert emulator.requests == []
 
     def test_list_models_refresh_returns_model_infos(self, host: Host, emulator: Emulator) -> None:
-        """list_models(refresh=True) must return ModelInfo records (live list or curated fallback)."""
+        """list_models(refresh=True) must return ModelInfo records from the live list."""
         models = host.list_models(
             self.provider, refresh=True, base_url=emulator.base_url, api_key="k-123456"
         )
         assert models and all(isinstance(m, ModelInfo) for m in models)
         ids = [m.id for m in models]
         assert len(ids) == len(set(ids)), "model ids must be unique"
+
+    def test_a_refresh_the_provider_refuses_raises_instead_of_serving_the_table(
+        self, host: Host, emulator: Emulator
+    ) -> None:
+        """A failed refresh must raise its typed error: map the list route's errors with the
+        provider's mapper and let them propagate (core records the list as stale)."""
+        emulator.inject(emulator.fault_for("auth", method="GET", times=0))
+        with pytest.raises(AuthenticationError):
+            host.list_models(self.provider, refresh=True, base_url=emulator.base_url, api_key="k-123456")
+        assert host.list_status(self.provider, base_url=emulator.base_url).stale
+
+    def test_a_refresh_of_an_unreachable_base_url_is_a_typed_error(self, host: Host) -> None:
+        """No network must be an ApiEditError, never a silent built-in list."""
+        with pytest.raises(ApiEditError):
+            host.list_models(self.provider, refresh=True, base_url="http://127.0.0.1:9", api_key="k-123456")
 
     def test_supports_conversation_agrees_with_capabilities(self, host: Host, emulator: Emulator) -> None:
         """supports_conversation(model) must match the CONVERSATION flag of the model's info."""
@@ -154,6 +170,19 @@ class ProviderConformance:
         with pytest.raises(UnsupportedFeatureError):
             self.call(host, emulator, sentinel_key, model=model_id, images=images)
         assert emulator.billable_count == 0
+
+    def test_a_made_up_model_is_sent_once_and_is_unknown_model_with_suggestions(
+        self, host: Host, emulator: Emulator, sentinel_key: str
+    ) -> None:
+        """Any id is sent (the provider judges it); its "unknown model" answer must become
+        UnknownModelError, to which the host adds the closest known ids."""
+        model = self.generate_model or self.edit_model
+        images = () if self.generate_model else (ImageData(sample_png()),)
+        with pytest.raises(UnknownModelError) as caught:
+            self.call(host, emulator, sentinel_key, model=f"{model}-zz9", images=images)
+        assert model in caught.value.suggestions
+        assert f"Did you mean {model!r}" in str(caught.value)
+        assert emulator.billable_count == 1
 
     def test_missing_key_is_a_clear_error(self, host: Host, emulator: Emulator) -> None:
         """Without any key the plugin must raise MissingKeyError (via settings.require_key())."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import apiedit
+from apiedit.modeltable import ModelTable
 
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
@@ -24,6 +25,9 @@ MODELS = [
     )
 ]
 
+# The curated entries describe models; the live list (GET /models) decides which exist.
+TABLE = ModelTable(MODELS)
+
 
 @apiedit.hookimpl
 def provider_info() -> apiedit.ProviderInfo:
@@ -36,8 +40,15 @@ def provider_info() -> apiedit.ProviderInfo:
 
 
 @apiedit.hookimpl
-def list_models(refresh: bool) -> list[apiedit.ModelInfo]:
-    return MODELS
+def list_models(refresh: bool, settings: ProviderSettings) -> list[apiedit.ModelInfo]:
+    from .wire import fetch_models
+
+    return TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
+
+
+@apiedit.hookimpl
+def model_info(model: str) -> apiedit.ModelInfo | None:
+    return TABLE.describe(model)
 
 
 @apiedit.hookimpl

@@ -20,13 +20,24 @@ def _solid_png(colour: tuple[int, int, int]) -> bytes:
 class ExampleEmulator(Emulator):
     demo_models = {"generate": "example-image-1", "edit": "example-image-1", "compose": "example-image-1"}
 
+    models = ["example-image-1"]
+
     def setup_routes(self) -> None:
         self.route("POST", "/generate", self.generate, billable=True)
+        self.route("GET", "/models", self.list_models)
+
+    def list_models(self, request: RecordedRequest, _match: re.Match) -> Response:
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return self.error_response("auth")
+        return Response.json({"data": [{"id": m} for m in self.models]})
 
     def generate(self, request: RecordedRequest, _match: re.Match) -> Response:
         if not request.headers.get("authorization", "").startswith("Bearer "):
             return self.error_response("auth")
         body = request.json()
+        if body.get("model") not in self.models:
+            return Response.json({"error": {"message": f"no model {body.get('model')}",
+                                            "code": "model_not_found"}}, status=404)
         if "blocked" in body["prompt"]:
             return self.error_response("blocked")
         images = [b64decode_any(i) for i in body.get("images", [])]

@@ -13,12 +13,23 @@ from apiedit.settings import ProviderSettings
 def _map_error(response: requests.Response, settings: ProviderSettings) -> apiedit.ApiEditError:
     """The shared status mapping, plus this API's own word for a refusal."""
     error = error_from_response(response, settings.label, provider=settings.provider)
+    if error.code == "model_not_found":  # every provider's "unknown model" is UnknownModelError
+        return apiedit.UnknownModelError(str(error), provider=settings.provider, status=error.status)
     if error.code == "blocked":
         return apiedit.ContentBlockedError(
             f"{settings.label} refused the prompt. Rephrase it or use another provider.",
             reason="blocked", provider=settings.provider, status=error.status,
         )
     return error
+
+
+def fetch_models(settings: ProviderSettings) -> list[apiedit.ModelInfo]:
+    """The live list; ids the curated table does not describe are marked unverified."""
+    body = settings.http.get_json(
+        "/models", headers={"Authorization": f"Bearer {settings.require_key()}"},
+        map_error=lambda r: _map_error(r, settings),
+    )
+    return [apiedit.ModelInfo(id=m["id"], verified=False) for m in body.get("data", [])]
 
 
 def call(request: apiedit.EditRequest, settings: ProviderSettings) -> apiedit.EditResult:

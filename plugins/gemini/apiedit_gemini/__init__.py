@@ -30,19 +30,24 @@ def provider_info() -> ProviderInfo:
 
 @apiedit.hookimpl
 def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    from apiedit.modelcache import cached_models
-
     from .listing import fetch_models
-    from .models import CURATED
+    from .models import TABLE
 
-    return cached_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings), curated=CURATED)
+    return TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
+
+
+@apiedit.hookimpl
+def model_info(model: str) -> ModelInfo | None:
+    from .models import curated_model
+
+    return curated_model(model)
 
 
 @apiedit.hookimpl
 def supports_conversation(model: str) -> bool:
     from .models import IMAGE_CAPS, curated_model
 
-    known = curated_model(model)
+    known = curated_model(model)  # live-only models get IMAGE_CAPS too (see live_model_info)
     return apiedit.Capability.CONVERSATION in (known.capabilities if known else IMAGE_CAPS)
 
 

@@ -3,8 +3,13 @@
 Serves `/{v1,v1beta}/models` and `/{v1,v1beta}/models/{model}:generateContent` under any base
 path; accepts camelCase and snake_case keys, standard and URL-safe base64 with or without
 padding, the key in `x-goog-api-key` or `?key=`. Answers carry text and image parts with
-`thoughtSignature`s; a later turn must replay them (signatures and parts, compared as decoded
-bytes), else it answers 400 as Gemini 3 does.
+`thoughtSignature`s; a replayed signature must be one it issued, for the parts it was issued
+with. A model turn WITHOUT a signature is accepted: Google says Gemini 3 Pro Image does not
+reject it (Vertex thought-signatures page, providers-2026-12.md); `require_signatures = True`
+restores the stricter check of older text models.
+
+The model list is December 2026's (providers-2026-12.md): the GA ids and Nano Banana 2.1. Ids
+Google shut down answer 404 NOT_FOUND as the real API does for an unknown model.
 
 Per test, pick a canned answer with `emulator.variant = "..."`, `emulator.next_variants = [...]`
 (one per request) or a prompt containing `emulate:<variant>`. Variants: image_text (default),
@@ -28,7 +33,7 @@ from typing import Any, ClassVar
 
 from apiedit.testing.emulator import ERROR_KINDS, Emulator, RecordedRequest, Response, sniff_image
 
-from .models import ASPECT_RATIOS, RESOLUTIONS, family_of, output_size
+from .models import RESOLUTIONS, curated_model, family_of, output_size
 
 __all__ = ["GeminiEmulator", "GenerateCall"]
 
@@ -46,6 +51,7 @@ _FINISH_SHORTCUTS = {
     "recitation": "RECITATION",
 }
 _SUCCESS_VARIANTS = {"image_text", "image_only", "two_images", "with_thoughts", "jpeg_as_png"}
+RATIOS_10 = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 _MAGIC = re.compile(r"emulate:([A-Za-z_]+(?::[A-Z_]+)?)")
 
 
@@ -129,10 +135,11 @@ class GeminiEmulator(Emulator):
     """The Gemini Developer API, as far as image generation goes."""
 
     demo_models: ClassVar[dict[str, str]] = {
-        "generate": "gemini-2.5-flash-image",
-        "edit": "gemini-2.5-flash-image",
-        "compose": "gemini-3-pro-image-preview",
+        "generate": "gemini-nano-banana-2.1",
+        "edit": "gemini-nano-banana-2.1",
+        "compose": "gemini-3-pro-image",
     }
+    require_signatures = False  # Gemini 3 image models accept a model turn without one
     size_divisor = 8  # answer at 1/8 of the real pixel size: same shapes, fast tests
     variant = "image_text"
     response_base64 = "standard"  # Google's servers send standard base64; or "urlsafe", "unpadded"
@@ -143,9 +150,12 @@ class GeminiEmulator(Emulator):
         super().__init__(host, port)
         self.valid_keys: set[str] | None = None  # None: any non-empty key is accepted
         self.models: list[dict[str, Any]] = [
-            _model_entry("gemini-2.5-flash-image", "Nano Banana", ["generateContent", "countTokens"]),
-            _model_entry("gemini-3-pro-image-preview", "Nano Banana Pro", ["generateContent", "countTokens"]),
-            _model_entry("gemini-3.1-flash-image-preview", "Nano Banana 2", ["generateContent", "countTokens"]),
+            _model_entry("gemini-nano-banana-2.1", "Nano Banana 2.1", ["generateContent", "countTokens"]),
+            _model_entry("gemini-3-pro-image", "Nano Banana Pro", ["generateContent", "countTokens"]),
+            _model_entry("gemini-3.1-flash-image", "Nano Banana 2", ["generateContent", "countTokens"]),
+            _model_entry("gemini-3.1-flash-lite-image", "Nano Banana 2 Lite",
+                         ["generateContent", "countTokens"]),
+            _model_entry("nano-banana-pro-preview", "Nano Banana Pro", ["generateContent", "countTokens"]),
             _model_entry("gemini-2.5-flash", "Gemini 2.5 Flash", ["generateContent", "countTokens"]),
             _model_entry("imagen-4.0-generate-001", "Imagen 4", ["predict"]),
             _model_entry("gemini-embedding-001", "Gemini Embedding", ["embedContent"]),
@@ -348,7 +358,7 @@ class GeminiEmulator(Emulator):
                 continue
             signature = _b64decode(raw) if isinstance(raw, str) else None
             if signature is None and "inlineData" in part and not part.get("thought") \
-                    and family_of(model) == "gemini-3":
+                    and family_of(model) == "gemini-3" and self.require_signatures:
                 return _error(400, "INVALID_ARGUMENT", f"Image part is missing a thought_signature in "
                               f"content position {ci + 1}, part position {pi + 1}.")
             if signature is not None:
@@ -372,7 +382,8 @@ class GeminiEmulator(Emulator):
             return _error(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.seed' (TYPE_INT32)")
         image_config = config.get("imageConfig") or {}
         ratio = image_config.get("aspectRatio")
-        if ratio is not None and ratio not in ASPECT_RATIOS:
+        known = curated_model(model)
+        if ratio is not None and ratio not in (known.aspect_ratios if known else RATIOS_10):
             return _error(400, "INVALID_ARGUMENT", f"Unsupported aspect ratio: {ratio}")
         size = image_config.get("imageSize")
         if size is not None:

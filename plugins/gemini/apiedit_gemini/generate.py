@@ -9,7 +9,7 @@ from . import models, transport, wire
 
 
 def model_info(model_id: str) -> ModelInfo:
-    """The curated entry, else the conservative limits a live-only model gets."""
+    """The table's entry or family, else the conservative limits a live-only model gets."""
     return models.curated_model(model_id) or models.live_model_info({"name": model_id})
 
 

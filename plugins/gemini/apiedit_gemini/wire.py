@@ -27,6 +27,7 @@ from apiedit import (
     QuotaExceededError,
     RateLimitError,
     Turn,
+    UnknownModelError,
     UnsupportedFeatureError,
 )
 from apiedit.errormap import error_from_status, parse_retry_after, request_id_from
@@ -63,6 +64,7 @@ _BLOCKING_REASONS = {
     "IMAGE_PROHIBITED_CONTENT", "RECITATION", "IMAGE_RECITATION", "MODEL_ARMOR", "JAILBREAK",
 }
 _EXTRA_KEYS = ("response_modalities", "temperature")
+_UNKNOWN_MODEL = re.compile(r"models/\S+ is not (found|supported)|model \S+ (is )?not found", re.I)
 
 
 # ---------------------------------------------------------------------------- endpoint
@@ -440,6 +442,11 @@ def map_error(response: requests.Response, label: str = "Gemini") -> ApiEditErro
             "Try again in a minute, or use another model.",
             retryable=True,
             **kw,
+        )
+    if status == 404 and _UNKNOWN_MODEL.search(message):
+        # "models/x is not found for API version v1beta, or is not supported for generateContent"
+        return UnknownModelError(
+            f"{label} does not serve this model (HTTP 404 {code or 'NOT_FOUND'}).{said}", **kw
         )
     if status == 400 and code == "FAILED_PRECONDITION":
         return ConfigurationError(

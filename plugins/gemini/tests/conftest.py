@@ -56,7 +56,7 @@ def call(host: Host, emulator: GeminiEmulator, sentinel_key: str) -> Callable[..
     """`call(model=..., prompt=..., ...)`: one host.edit against the emulator."""
 
     def run(**fields: Any) -> EditResult:
-        fields.setdefault("model", "gemini-2.5-flash-image")
+        fields.setdefault("model", "gemini-nano-banana-2.1")
         fields.setdefault("prompt", "a red fox in snow")
         return host.edit("gemini", EditRequest(**fields), api_key=sentinel_key, base_url=emulator.base_url)
 

@@ -10,9 +10,9 @@ from apiedit_gemini.emulator import GeminiEmulator
 class TestGeminiConformance(ProviderConformance):
     provider = "gemini"
     emulator_class = GeminiEmulator
-    generate_model = "gemini-2.5-flash-image"
-    edit_model = "gemini-2.5-flash-image"
-    multi_image_model = "gemini-3-pro-image-preview"
+    generate_model = "gemini-nano-banana-2.1"
+    edit_model = "gemini-nano-banana-2.1"
+    multi_image_model = "gemini-3-pro-image"
     multi_image_count = 4
 
 

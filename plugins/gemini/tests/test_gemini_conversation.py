@@ -11,7 +11,7 @@ from apiedit.testing.conformance import sample_png
 from apiedit_gemini.emulator import GeminiEmulator, _fingerprint
 
 Call = Callable[..., EditResult]
-MODEL = "gemini-3-pro-image-preview"
+MODEL = "gemini-3-pro-image"
 
 
 def assistant(result: EditResult) -> Turn:

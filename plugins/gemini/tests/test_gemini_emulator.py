@@ -20,7 +20,7 @@ def post(emulator: GeminiEmulator, path: str, body: dict[str, Any], headers: dic
                          timeout=10, **kw)
 
 
-def generate(emulator: GeminiEmulator, body: dict[str, Any], model: str = "gemini-2.5-flash-image",
+def generate(emulator: GeminiEmulator, body: dict[str, Any], model: str = "gemini-nano-banana-2.1",
              version: str = "v1beta") -> requests.Response:
     return post(emulator, f"/{version}/models/{model}:generateContent", body)
 
@@ -58,26 +58,35 @@ def test_a_single_user_turn_may_omit_its_role(emulator: GeminiEmulator) -> None:
 
 
 def test_the_key_may_come_in_the_query(emulator: GeminiEmulator) -> None:
-    answer = post(emulator, "/v1beta/models/gemini-2.5-flash-image:generateContent?key=k-query",
+    answer = post(emulator, "/v1beta/models/gemini-nano-banana-2.1:generateContent?key=k-query",
                   edit_body(base64.b64encode(PNG).decode()), headers={})
     assert answer.status_code == 200 and emulator.calls[0].key_in_query
 
 
 def test_a_missing_key_is_permission_denied(emulator: GeminiEmulator) -> None:
-    answer = post(emulator, "/v1beta/models/gemini-2.5-flash-image:generateContent",
+    answer = post(emulator, "/v1beta/models/gemini-nano-banana-2.1:generateContent",
                   edit_body(base64.b64encode(PNG).decode()), headers={})
     assert answer.status_code == 403 and answer.json()["error"]["status"] == "PERMISSION_DENIED"
 
 
 def test_an_id_carrying_models_and_a_base_path_prefix_are_served(emulator: GeminiEmulator) -> None:
-    answer = post(emulator, "/relay/gemini/v1beta/models/models/gemini-2.5-flash-image:generateContent",
+    answer = post(emulator, "/relay/gemini/v1beta/models/models/gemini-nano-banana-2.1:generateContent",
                   edit_body(base64.b64encode(PNG).decode()))
-    assert answer.status_code == 200 and emulator.calls[0].model == "gemini-2.5-flash-image"
+    assert answer.status_code == 200 and emulator.calls[0].model == "gemini-nano-banana-2.1"
 
 
-def test_an_unknown_model_is_not_found(emulator: GeminiEmulator) -> None:
-    answer = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model="gemini-0-image")
+@pytest.mark.parametrize("model", ["gemini-0-image", "gemini-3-pro-image-preview",
+                                   "gemini-3.1-flash-image-preview", "gemini-2.5-flash-image"])
+def test_an_unknown_or_shut_down_model_is_not_found(emulator: GeminiEmulator, model: str) -> None:
+    answer = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model=model)
     assert answer.status_code == 404 and answer.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_the_extended_aspect_ratios_are_served_by_3_1_flash_image_only(emulator: GeminiEmulator) -> None:
+    body = {"contents": [{"parts": [{"text": "x"}]}],
+            "generationConfig": {"imageConfig": {"aspectRatio": "4:1"}}}
+    assert generate(emulator, body, model="gemini-3.1-flash-image").status_code == 200
+    assert generate(emulator, body, model="gemini-3-pro-image").status_code == 400
 
 
 def test_several_candidates_are_refused_for_image_models(emulator: GeminiEmulator) -> None:
@@ -95,23 +104,35 @@ def test_bytes_that_are_not_an_image_are_refused(emulator: GeminiEmulator) -> No
     assert generate(emulator, edit_body(base64.b64encode(b"not an image").decode())).status_code == 400
 
 
-def test_a_gemini_3_image_replayed_without_its_signature_is_refused(emulator: GeminiEmulator) -> None:
-    first = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model="gemini-3-pro-image-preview").json()
+def test_a_gemini_3_image_replayed_without_its_signature_is_accepted_as_google_documents(
+    emulator: GeminiEmulator,
+) -> None:
+    """Vertex thought-signatures page: Gemini 3 Pro Image does not reject the turn."""
+    first = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model="gemini-3-pro-image").json()
     parts = [{k: v for k, v in p.items() if k != "thoughtSignature"} for p in first["candidates"][0]["content"]["parts"]]
     body = {"contents": [{"role": "user", "parts": [{"text": "edit"}]}, {"role": "model", "parts": parts},
                          {"role": "user", "parts": [{"text": "again"}]}]}
-    answer = generate(emulator, body, model="gemini-3-pro-image-preview")
+    assert generate(emulator, body, model="gemini-3-pro-image").status_code == 200
+
+
+def test_the_strict_signature_switch_refuses_a_turn_without_its_signature(emulator: GeminiEmulator) -> None:
+    emulator.require_signatures = True
+    first = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model="gemini-3-pro-image").json()
+    parts = [{k: v for k, v in p.items() if k != "thoughtSignature"} for p in first["candidates"][0]["content"]["parts"]]
+    body = {"contents": [{"role": "user", "parts": [{"text": "edit"}]}, {"role": "model", "parts": parts},
+                         {"role": "user", "parts": [{"text": "again"}]}]}
+    answer = generate(emulator, body, model="gemini-3-pro-image")
     assert answer.status_code == 400
     assert "missing a thought_signature in content position 2" in answer.json()["error"]["message"]
 
 
 def test_an_altered_image_in_a_replayed_turn_is_reported(emulator: GeminiEmulator) -> None:
-    first = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model="gemini-3-pro-image-preview").json()
+    first = generate(emulator, edit_body(base64.b64encode(PNG).decode()), model="gemini-3-pro-image").json()
     parts = first["candidates"][0]["content"]["parts"]
     parts[1]["inlineData"]["data"] = base64.b64encode(sample_png((1, 2, 3))).decode()
     body = {"contents": [{"role": "user", "parts": [{"text": "edit"}]}, {"role": "model", "parts": parts},
                          {"role": "user", "parts": [{"text": "again"}]}]}
-    assert generate(emulator, body, model="gemini-3-pro-image-preview").status_code == 400
+    assert generate(emulator, body, model="gemini-3-pro-image").status_code == 400
     assert emulator.replay_problems
 
 

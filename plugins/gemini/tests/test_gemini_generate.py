@@ -46,8 +46,8 @@ def test_key_is_sent_in_the_header_never_in_the_url(
 
 
 def test_default_path_is_v1beta_models_generate_content(transport: str, call: Call, emulator: GeminiEmulator) -> None:
-    call(model="gemini-3-pro-image-preview")
-    assert emulator.calls[0].request.path == "/v1beta/models/gemini-3-pro-image-preview:generateContent"
+    call(model="gemini-3-pro-image")
+    assert emulator.calls[0].request.path == "/v1beta/models/gemini-3-pro-image:generateContent"
 
 
 def test_api_version_env_switches_the_path(
@@ -55,7 +55,7 @@ def test_api_version_env_switches_the_path(
 ) -> None:
     monkeypatch.setenv("APIEDIT_GEMINI_API_VERSION", "v1")
     result = call()
-    assert emulator.calls[0].request.path == "/v1/models/gemini-2.5-flash-image:generateContent"
+    assert emulator.calls[0].request.path == "/v1/models/gemini-nano-banana-2.1:generateContent"
     assert result.info["api_version"] == "v1"
 
 
@@ -64,9 +64,9 @@ def test_base_url_path_prefix_and_version_suffix_are_kept(
 ) -> None:
     from apiedit import EditRequest
 
-    request = EditRequest(model="gemini-2.5-flash-image", prompt="fox")
+    request = EditRequest(model="gemini-nano-banana-2.1", prompt="fox")
     host.edit("gemini", request, api_key=sentinel_key, base_url=f"{emulator.base_url}/relay/v1")
-    assert emulator.calls[0].request.path == "/relay/v1/models/gemini-2.5-flash-image:generateContent"
+    assert emulator.calls[0].request.path == "/relay/v1/models/gemini-nano-banana-2.1:generateContent"
 
 
 def test_edit_with_one_image_sends_it_inline_after_the_prompt(
@@ -84,7 +84,7 @@ def test_compose_sends_every_image_in_order_in_one_request(
     transport: str, call: Call, emulator: GeminiEmulator
 ) -> None:
     inputs = [sample_png((40 * i, 90, 200 - 40 * i)) for i in range(5)]
-    result = call(model="gemini-3-pro-image-preview", prompt="put them together",
+    result = call(model="gemini-3-pro-image", prompt="put them together",
                   images=tuple(ImageData(b) for b in inputs))
     assert emulator.calls[0].images == inputs
     assert emulator.billable_count == 1
@@ -94,28 +94,28 @@ def test_compose_sends_every_image_in_order_in_one_request(
 def test_inputs_above_the_pixel_budget_are_downscaled(transport: str, call: Call, emulator: GeminiEmulator) -> None:
     call(prompt="tidy up", images=(ImageData(big_png((3000, 2000))),))
     width, height = image_size(emulator.calls[0].images[0])
-    assert width * height <= 1536 * 1536 and width / height == pytest.approx(1.5, rel=0.01)
+    assert width * height <= 2048 * 2048 and width / height == pytest.approx(1.5, rel=0.01)
 
 
 def test_aspect_ratio_and_resolution_go_into_image_config(
     transport: str, call: Call, emulator: GeminiEmulator
 ) -> None:
-    result = call(model="gemini-3-pro-image-preview", aspect_ratio="16:9", resolution="2K")
+    result = call(model="gemini-3-pro-image", aspect_ratio="16:9", resolution="2K")
     assert emulator.calls[0].body["generationConfig"]["imageConfig"] == {"aspectRatio": "16:9", "imageSize": "2K"}
     assert image_size(result.images[0].data) == (2752 // 8, 1536 // 8)
 
 
-def test_flash_image_gets_an_aspect_ratio_but_no_image_size(
+def test_an_aspect_ratio_alone_sends_no_image_size(
     transport: str, call: Call, emulator: GeminiEmulator
 ) -> None:
-    call(model="gemini-2.5-flash-image", aspect_ratio="3:4")
+    call(model="gemini-nano-banana-2.1", aspect_ratio="3:4")
     assert emulator.calls[0].body["generationConfig"]["imageConfig"] == {"aspectRatio": "3:4"}
 
 
 def test_a_pixel_size_is_sent_as_its_aspect_ratio_and_image_size(
     transport: str, call: Call, emulator: GeminiEmulator
 ) -> None:
-    call(model="gemini-3-pro-image-preview", size="1264x848")
+    call(model="gemini-3-pro-image", size="1264x848")
     assert emulator.calls[0].body["generationConfig"]["imageConfig"] == {"aspectRatio": "3:2", "imageSize": "1K"}
 
 
@@ -128,13 +128,13 @@ def test_a_size_that_contradicts_the_aspect_ratio_is_refused_before_sending(
     call: Call, emulator: GeminiEmulator
 ) -> None:
     with pytest.raises(UnsupportedFeatureError, match="contradicts"):
-        call(model="gemini-2.5-flash-image", size="1344x768", aspect_ratio="1:1")
+        call(model="gemini-nano-banana-2.1", size="1376x768", aspect_ratio="1:1")
     assert emulator.requests == []
 
 
 def test_an_unknown_size_is_refused_before_sending(call: Call, emulator: GeminiEmulator) -> None:
     with pytest.raises(UnsupportedFeatureError):
-        call(model="gemini-2.5-flash-image", size="1000x1000")
+        call(model="gemini-nano-banana-2.1", size="1000x1000")
     assert emulator.requests == []
 
 
@@ -180,7 +180,7 @@ def test_thought_parts_are_neither_images_nor_text_of_the_result(
     transport: str, call: Call, emulator: GeminiEmulator
 ) -> None:
     emulator.variant = "with_thoughts"
-    result = call(model="gemini-3-pro-image-preview")
+    result = call(model="gemini-3-pro-image")
     assert len(result.images) == 1
     assert "Planning" not in result.text
     assert result.info["thought_parts"] == 2
@@ -205,5 +205,5 @@ def test_usage_and_response_id_are_reported(transport: str, call: Call, emulator
     assert result.request_id == "emu-0001"
     assert result.usage["output_tokens"] == 1290 + 12
     assert result.usage["total_tokens"] == result.usage["input_tokens"] + result.usage["output_tokens"]
-    assert result.info["model_version"] == "gemini-2.5-flash-image"
+    assert result.info["model_version"] == "gemini-nano-banana-2.1"
     assert result.info["finish_reason"] == "STOP"

@@ -205,10 +205,13 @@ def test_a_non_json_200_is_an_error_not_an_image(transport: str, call: Call, emu
         call()
 
 
-def test_an_unknown_model_is_a_not_found_error(transport: str, host, emulator: GeminiEmulator, sentinel_key: str) -> None:
-    from apiedit import EditRequest
+def test_an_unknown_model_is_sent_once_and_is_unknown_model_with_suggestions(
+    transport: str, host, emulator: GeminiEmulator, sentinel_key: str
+) -> None:
+    from apiedit import EditRequest, UnknownModelError
 
-    with pytest.raises(ProviderError, match="404"):
-        host.edit("gemini", EditRequest(model="gemini-9-image-nope", prompt="x"), api_key=sentinel_key,
-                  base_url=emulator.base_url, allow_unlisted=True)
+    with pytest.raises(UnknownModelError, match="404.*Did you mean 'gemini-nano-banana-2.1'") as caught:
+        host.edit("gemini", EditRequest(model="gemini-nano-banana-2.0", prompt="x"), api_key=sentinel_key,
+                  base_url=emulator.base_url)
+    assert "gemini-nano-banana-2.1" in caught.value.suggestions
     assert len(emulator.requests_to(GENERATE)) == 1 and emulator.billable_count == 1

@@ -52,7 +52,7 @@ def test_sdk3_generates_text_and_an_image(emulator: GeminiEmulator) -> None:
     config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"], seed=42,
                                          image_config=types.ImageConfig(aspect_ratio="16:9"))
     client = sdk_client(emulator)  # keep a reference: a collected Client closes its connection
-    response = client.models.generate_content(model="gemini-2.5-flash-image", contents="a cat", config=config)
+    response = client.models.generate_content(model="gemini-nano-banana-2.1", contents="a cat", config=config)
     assert response.text == "Here is the image you asked for."
     image = image_parts(response)[0]
     assert image.inline_data.data.startswith(b"\x89PNG") and image.thought_signature
@@ -64,7 +64,7 @@ def test_sdk3_multi_image_edit_keeps_the_order(emulator: GeminiEmulator) -> None
     contents = ["combine these", types.Part.from_bytes(data=png, mime_type="image/png"),
                 types.Part.from_bytes(data=jpg, mime_type="image/jpeg")]
     client = sdk_client(emulator)
-    response = client.models.generate_content(model="gemini-3-pro-image-preview", contents=contents)
+    response = client.models.generate_content(model="gemini-3-pro-image", contents=contents)
     assert image_parts(response)
     assert emulator.calls[0].images == [png, jpg]
     sent = emulator.calls[0].raw_contents()[0]["parts"][1]["inlineData"]
@@ -74,7 +74,7 @@ def test_sdk3_multi_image_edit_keeps_the_order(emulator: GeminiEmulator) -> None
 def test_sdk3_chat_second_turn_replays_the_model_turn(emulator: GeminiEmulator) -> None:
     client = sdk_client(emulator)
     chat = client.chats.create(
-        model="gemini-3-pro-image-preview",
+        model="gemini-3-pro-image",
         config=types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"]))
     chat.send_message("draw a dog")
     second = chat.send_message("make it blue")
@@ -86,16 +86,16 @@ def test_sdk3_chat_second_turn_replays_the_model_turn(emulator: GeminiEmulator) 
 
 def test_sdk3_default_api_version_v1_is_served(emulator: GeminiEmulator) -> None:
     client = genai.Client(api_key="k-sdk-test", http_options=types.HttpOptions(base_url=emulator.base_url))
-    client.models.generate_content(model="models/gemini-2.5-flash-image", contents="a cat")
-    assert emulator.calls[0].request.path == "/v1/models/gemini-2.5-flash-image:generateContent"
-    assert any(m.name == "models/gemini-2.5-flash-image" for m in client.models.list())
+    client.models.generate_content(model="models/gemini-nano-banana-2.1", contents="a cat")
+    assert emulator.calls[0].request.path == "/v1/models/gemini-nano-banana-2.1:generateContent"
+    assert any(m.name == "models/gemini-nano-banana-2.1" for m in client.models.list())
 
 
 def test_sdk3_sees_a_rate_limit_once_with_its_details(emulator: GeminiEmulator) -> None:
     emulator.variant = "rate_limit"
     client = sdk_client(emulator)
     with pytest.raises(errors.ClientError) as caught:
-        client.models.generate_content(model="gemini-2.5-flash-image", contents="x")
+        client.models.generate_content(model="gemini-nano-banana-2.1", contents="x")
     assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
     assert len(emulator.calls) == 1
 
@@ -103,7 +103,7 @@ def test_sdk3_sees_a_rate_limit_once_with_its_details(emulator: GeminiEmulator) 
 def test_sdk3_sees_a_prompt_block_reason(emulator: GeminiEmulator) -> None:
     emulator.variant = "blocked_prompt"
     client = sdk_client(emulator)
-    response = client.models.generate_content(model="gemini-2.5-flash-image", contents="x")
+    response = client.models.generate_content(model="gemini-nano-banana-2.1", contents="x")
     assert response.candidates is None
     assert response.prompt_feedback.block_reason == types.BlockedReason.PROHIBITED_CONTENT
 
@@ -149,18 +149,18 @@ SDK_SCRIPT = """
 
     config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"], seed=42,
                                          image_config=types.ImageConfig(aspect_ratio="1:1"))
-    r = client.models.generate_content(model="gemini-2.5-flash-image", contents="a cat", config=config)
+    r = client.models.generate_content(model="gemini-nano-banana-2.1", contents="a cat", config=config)
     out["generate"] = [r.text, len(images(r)), images(r)[0].inline_data.data[:4].hex()]
-    r = client.models.generate_content(model="gemini-3-pro-image-preview", contents=[
+    r = client.models.generate_content(model="gemini-3-pro-image", contents=[
         "combine", types.Part.from_bytes(data=png, mime_type="image/png"),
         types.Part.from_bytes(data=jpg, mime_type="image/jpeg")])
     out["edit"] = len(images(r))
-    chat = client.chats.create(model="gemini-3-pro-image-preview",
+    chat = client.chats.create(model="gemini-3-pro-image",
                                config=types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"]))
     chat.send_message("draw a dog")
     out["chat"] = len(images(chat.send_message("make it blue")))
     try:
-        client.models.generate_content(model="gemini-2.5-flash-image", contents="emulate:rate_limit")
+        client.models.generate_content(model="gemini-nano-banana-2.1", contents="emulate:rate_limit")
     except errors.ClientError as exc:
         out["error"] = [exc.code, exc.status]
     print(json.dumps(out))
@@ -198,18 +198,18 @@ PLUGIN_SCRIPT = """
         return host.edit("gemini", EditRequest(**fields), api_key="k-plugin-old-sdk", base_url=base)
 
     out = {"version": google.genai.__version__}
-    first = edit(model="gemini-3-pro-image-preview", prompt="a dog", aspect_ratio="16:9")
-    compose = edit(model="gemini-3-pro-image-preview", prompt="combine",
+    first = edit(model="gemini-3-pro-image", prompt="a dog", aspect_ratio="16:9")
+    compose = edit(model="gemini-3-pro-image", prompt="combine",
                    images=(ImageData(sample_png((1, 2, 3))), ImageData(sample_png((4, 5, 6)))))
     history = (Turn("user", "a dog"), Turn("assistant", first.text, first.images, "gemini", first.model, first.state))
-    second = edit(model="gemini-3-pro-image-preview", prompt="make it blue", history=history)
-    sized = edit(model="gemini-3-pro-image-preview", prompt="big", resolution="4K")
+    second = edit(model="gemini-3-pro-image", prompt="make it blue", history=history)
+    sized = edit(model="gemini-3-pro-image", prompt="big", resolution="4K")
     out["transports"] = [r.info["transport"] for r in (first, compose, second, sized)]
     out["images"] = [len(r.images) for r in (first, compose, second, sized)]
     import os
     os.environ["APIEDIT_GEMINI_TRANSPORT"] = "sdk"
     try:
-        edit(model="gemini-3-pro-image-preview", prompt="big", resolution="4K")
+        edit(model="gemini-3-pro-image", prompt="big", resolution="4K")
     except ConfigurationError as exc:
         out["forced"] = "cannot express" in str(exc)
     print(json.dumps(out))

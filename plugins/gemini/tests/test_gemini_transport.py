@@ -22,12 +22,12 @@ GENERATE = r":generateContent$"
 def scenario(call: Call) -> list[EditResult]:
     """Text-to-image, a three-image edit, and a second conversation turn."""
     inputs = tuple(ImageData(sample_png((60 * i, 100, 30))) for i in range(3))
-    first = call(model="gemini-3-pro-image-preview", prompt="a lighthouse", aspect_ratio="4:5",
+    first = call(model="gemini-3-pro-image", prompt="a lighthouse", aspect_ratio="4:5",
                  resolution="2K", seed=7)
-    edit = call(model="gemini-3-pro-image-preview", prompt="combine", images=inputs)
+    edit = call(model="gemini-3-pro-image", prompt="combine", images=inputs)
     history = (Turn("user", "a lighthouse"),
                Turn("assistant", first.text, first.images, "gemini", first.model, first.state))
-    second = call(model="gemini-3-pro-image-preview", prompt="at night", history=history)
+    second = call(model="gemini-3-pro-image", prompt="at night", history=history)
     return [first, edit, second]
 
 
@@ -147,7 +147,7 @@ def test_a_request_an_old_sdk_cannot_express_goes_over_rest_before_anything_is_s
     fake_types = type("types", (), {name: getattr(types, name) for name in dir(types) if not name.startswith("__")})
     fake_types.ImageConfig = _OldImageConfig
     monkeypatch.setattr(gemini_transport, "load_sdk", lambda: (genai, fake_types))
-    result = call(model="gemini-3-pro-image-preview", resolution="4K")
+    result = call(model="gemini-3-pro-image", resolution="4K")
     assert result.info["transport"] == "rest"
     assert emulator.billable_count == 1 and len(emulator.requests) == 1
 
@@ -161,7 +161,7 @@ def test_forcing_the_sdk_for_a_request_it_cannot_express_is_a_configuration_erro
     monkeypatch.setattr(gemini_transport, "load_sdk", lambda: (genai, fake_types))
     monkeypatch.setenv("APIEDIT_GEMINI_TRANSPORT", "sdk")
     with pytest.raises(ConfigurationError, match="cannot express"):
-        call(model="gemini-3-pro-image-preview", resolution="4K")
+        call(model="gemini-3-pro-image", resolution="4K")
     assert emulator.requests == []
 
 
@@ -205,7 +205,7 @@ def test_the_sdk_reads_no_key_or_vertex_settings_from_the_environment(
 def test_the_state_base64_is_kept_as_received_on_both_paths(
     transport: str, call: Call, emulator: GeminiEmulator
 ) -> None:
-    result = call(model="gemini-3-pro-image-preview")
+    result = call(model="gemini-3-pro-image")
     signature = result.state["parts"][-1]["thoughtSignature"]
     assert signature.startswith("+/+/")  # standard alphabet, as the emulator (and Google) sent it
     assert base64.b64decode(signature)

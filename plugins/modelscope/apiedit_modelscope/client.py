@@ -28,7 +28,6 @@ from apiedit import (
 from apiedit.download import download_image
 from apiedit.errormap import json_object
 from apiedit.images import normalize_output, parse_data_url, prepare_upload, to_data_url
-from apiedit.modelcache import cached_models
 from apiedit.protocols.async_tasks import TaskState, poll_task
 from apiedit.redact import get_logger
 
@@ -97,20 +96,12 @@ def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
 
 
 def list_models(settings: ProviderSettings, refresh: bool) -> list[ModelInfo]:
-    return cached_models(
-        settings, refresh=refresh, fetch=lambda: fetch_models(settings), curated=list(models.CURATED)
-    )
+    return models.TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
 
 
 def resolve_model(model_id: str, settings: ProviderSettings) -> ModelInfo:
-    """The table's entry, else the cached live list's, else limits guessed from the id."""
-    found = models.curated(model_id)
-    if found is not None:
-        return found
-    for model in list_models(settings, refresh=False):
-        if model.id == model_id:
-            return model
-    return models.infer(model_id)
+    """The listed entry, else the table's or its family's, else limits guessed from the id."""
+    return models.TABLE.find_model(model_id, settings) or models.infer(model_id)
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -275,6 +266,13 @@ def run(request: EditRequest, settings: ProviderSettings) -> EditResult:
     wire.check_ranges(request)
     size = wire.pick_size(request, model, warnings)
     image_urls, sources = _input_urls(request, model, settings)
+    if len(image_urls) > 1:
+        # providers-2026-12.md: ModelScope's own code sends ONE image_url string; a list is
+        # UNVERIFIED, so say so wherever the result goes.
+        warnings.append(
+            f"{len(image_urls)} images were sent as an image_url list; ModelScope documents one "
+            "image per request, so whether all were used is unverified."
+        )
     end = time.monotonic() + settings.read_timeout
     limits: dict[str, Any] = {}
     problems: list[ApiEditError] = []

@@ -64,10 +64,11 @@ class EmulatedTask:
 class ModelScopeEmulator(Emulator):
     """ModelScope API-Inference on 127.0.0.1; see the module docstring for its knobs."""
 
+    # No "compose": whether ModelScope takes several images per request is UNVERIFIED
+    # (providers-2026-12.md), so the emulator takes one `image_url` string by default.
     demo_models: ClassVar[dict[str, str]] = {
         "generate": "Qwen/Qwen-Image",
         "edit": "Qwen/Qwen-Image-Edit",
-        "compose": "Qwen/Qwen-Image-Edit-2509",
     }
 
     # Image models it serves, with the most input images each takes (0 = text-to-image only).
@@ -99,6 +100,9 @@ class ModelScopeEmulator(Emulator):
         self.require_async_header = True  # False: a submit without it gets the legacy sync answer
         self.require_task_type_header = True
         self.accept_data_urls = True
+        # One `image_url` string, as ModelScope's own code sends (providers-2026-12.md); a list
+        # is UNVERIFIED and refused unless a test switches this on.
+        self.accept_image_url_list = False
         self.account_bound = True
         self.output_size = (256, 256)  # when the request has no size
         self.daily_limit = 2000
@@ -269,6 +273,8 @@ class ModelScopeEmulator(Emulator):
         raw = body.get("image_url")
         was_list = isinstance(raw, list)
         found: list[Any] = raw if isinstance(raw, list) else ([raw] if raw is not None else [])
+        if was_list and not self.accept_image_url_list:
+            return [], was_list, "image_url must be a URL string."
         if not all(isinstance(u, str) and u for u in found):
             return [], was_list, "image_url must be a URL string or a list of URL strings."
         urls: list[str] = found

@@ -20,8 +20,9 @@ from typing import Any
 
 import attrs
 from apiedit import Capability, ModelInfo
+from apiedit.modeltable import Family, ModelTable
 
-__all__ = ["CURATED", "curated", "infer", "is_image_model", "live_models"]
+__all__ = ["CURATED", "FAMILIES", "TABLE", "curated", "infer", "is_image_model", "live_models"]
 
 _KNOBS = Capability.SEED | Capability.NEGATIVE_PROMPT | Capability.STEPS | Capability.GUIDANCE
 _T2I = Capability.GENERATE | _KNOBS
@@ -81,20 +82,36 @@ def _editor(
     )
 
 
+def _unconfirmed(model: ModelInfo) -> ModelInfo:
+    """An id only third-party code uses: never the default until the live list shows it."""
+    return attrs.evolve(model, extra={**model.extra, "unconfirmed_id": True})
+
+
 CURATED: tuple[ModelInfo, ...] = (
-    # official code (modelscope-mcp-server)
+    # official code (modelscope-mcp-server, src/modelscope_mcp_server/tools/aigc.py)
     _t2i("Qwen/Qwen-Image", "Qwen-Image", _QWEN_MAX_SIDE, _QWEN_RATIOS),
     _t2i("MusePublic/489_ckpt_FLUX_1", "FLUX.1 (MusePublic)", _FLUX_MAX_SIDE),
     # third-party code; availability UNCONFIRMED (§5.2)
-    _t2i("Qwen/Qwen-Image-2512", "Qwen-Image 2512", _QWEN_MAX_SIDE, _QWEN_RATIOS),
-    _t2i("Tongyi-MAI/Z-Image-Turbo", "Z-Image-Turbo", None),
-    _t2i("black-forest-labs/FLUX.1-Krea-dev", "FLUX.1 Krea [dev]", _FLUX_MAX_SIDE),
-    _editor("Qwen/Qwen-Image-Edit", "Qwen-Image-Edit", 1),
+    _unconfirmed(_t2i("Qwen/Qwen-Image-2512", "Qwen-Image 2512", _QWEN_MAX_SIDE, _QWEN_RATIOS)),
+    _unconfirmed(_t2i("Tongyi-MAI/Z-Image-Turbo", "Z-Image-Turbo", None)),
+    _unconfirmed(_t2i("black-forest-labs/FLUX.1-Krea-dev", "FLUX.1 Krea [dev]", _FLUX_MAX_SIDE)),
+    _unconfirmed(_editor("Qwen/Qwen-Image-Edit", "Qwen-Image-Edit", 1)),
     # 2509 and later take 1-3 images (model cards); quality drops beyond 3 (vllm-omni #2679)
-    _editor("Qwen/Qwen-Image-Edit-2509", "Qwen-Image-Edit 2509 (1-3 images)", 3),
-    _editor("Qwen/Qwen-Image-Edit-2511", "Qwen-Image-Edit 2511 (1-3 images)", 3),
+    _unconfirmed(_editor("Qwen/Qwen-Image-Edit-2509", "Qwen-Image-Edit 2509 (1-3 images)", 3)),
+    _unconfirmed(_editor("Qwen/Qwen-Image-Edit-2511", "Qwen-Image-Edit 2511 (1-3 images)", 3)),
 )
 
+# Qwen-Image is the recommended family (the official MCP server's default text-to-image
+# model): its newest confirmed release is the default. Later Qwen-Image-Edit releases inherit
+# the 2509 limits.
+FAMILIES: tuple[Family, ...] = (
+    Family("qwen-image-edit-multi", r"qwen-image-edit-\d{4}", _editor("", "", 3)),
+    Family("qwen-image-edit", r"qwen-image-edit$", _editor("", "", 1)),
+    Family("qwen-image", r"^Qwen/Qwen-Image(-\d{4})?$", _t2i("", "", _QWEN_MAX_SIDE, _QWEN_RATIOS),
+           recommended=True),
+)
+# The live list may not show image models at all (UNCONFIRMED, §5.2): an empty one says nothing.
+TABLE = ModelTable(CURATED, families=FAMILIES, empty_live_is_unknown=True)
 _BY_ID = {m.id: m for m in CURATED}
 
 _IMAGE_NAME = re.compile(
@@ -124,7 +141,7 @@ def infer(model_id: str) -> ModelInfo:
         base = _editor(model_id, model_id, 1, max_side=None, data_urls=False)
     else:
         base = _t2i(model_id, model_id, None)
-    return attrs.evolve(base, extra={**base.extra, "inferred": True})
+    return attrs.evolve(base, verified=False, extra={**base.extra, "inferred": True})
 
 
 def live_models(body: Any) -> list[ModelInfo]:

@@ -19,6 +19,7 @@ from apiedit import (
     ModelInfo,
     ProviderError,
     QuotaExceededError,
+    UnknownModelError,
     UnsupportedFeatureError,
 )
 from apiedit.errormap import error_from_status, error_message, parse_retry_after, request_id_from
@@ -56,6 +57,8 @@ _FAILED = {"FAILED", "FAIL", "ERROR", "CANCELED", "CANCELLED", "TIMEOUT"}
 _QUEUED = {"PENDING", "QUEUED", "QUEUING", "WAITING", "SUBMITTED"}
 
 _RATE_LIMIT_PREFIX = "modelscope-ratelimit-"
+_UNKNOWN_MODEL = re.compile(r"model(?: id)? '?\S+'? (?:does not exist|not found)|does not support "
+                            r"API-Inference", re.IGNORECASE)
 _BIND = re.compile(r"bind|alibaba|aliyun|阿里云", re.IGNORECASE)
 _REAL_NAME = re.compile(r"real.?name|实名", re.IGNORECASE)
 # Daily and balance exhaustion: retrying today will not help (retired models answer 1008, §7).
@@ -146,7 +149,10 @@ def submit_body(
         body["guidance"] = request.guidance
     if image_urls:
         # Documented as one URL string; the multi-image editors take a list (§5.3, UNCONFIRMED).
-        body["image_url"] = image_urls if model.extra.get("image_url_list") else image_urls[0]
+        # One image: one string, as ModelScope's own code sends; several: a list (UNVERIFIED,
+        # providers-2026-12.md; the result carries a warning saying so).
+        several = len(image_urls) > 1 and model.extra.get("image_url_list")
+        body["image_url"] = image_urls if several else image_urls[0]
     return body
 
 
@@ -231,6 +237,13 @@ def http_error_mapper(settings: ProviderSettings) -> Callable[[requests.Response
                 status=status,
                 **kw,
             )
+        if status in (400, 404) and _UNKNOWN_MODEL.search(message):
+            # "Model id 'x' does not exist or does not support API-Inference."
+            return UnknownModelError(
+                f"{label} does not serve this model through API-Inference (HTTP {status}). {said}.",
+                status=status,
+                **kw,
+            )
         retry_after = parse_retry_after(response.headers)
         return error_from_status(label, status, message, retry_after=retry_after, **kw)
 
@@ -261,6 +274,8 @@ def task_error(settings: ProviderSettings, task_id: str, payload: Any) -> ApiEdi
             reason=message or code,
             **kw,
         )
+    if _UNKNOWN_MODEL.search(message):
+        return UnknownModelError(f"{label} does not serve this model ({said}; task {task_id}).", **kw)
     if code and code.isdigit() and 400 <= int(code) < 500:
         return InvalidInputError(
             f"{label} could not run task {task_id} ({said}). Check the model, size and input "

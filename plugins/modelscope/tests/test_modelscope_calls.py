@@ -107,18 +107,28 @@ def test_edit_sends_one_image_as_a_data_url_string(call: Call, emu: ModelScopeEm
     assert result.info["inputs"] == ["data_url"]
 
 
-def test_multi_image_edit_sends_a_list_in_order(call: Call, emu: ModelScopeEmulator) -> None:
+def test_multi_image_edit_sends_a_list_in_order_and_says_it_is_unverified(
+    call: Call, emu: ModelScopeEmulator
+) -> None:
+    emu.accept_image_url_list = True
     images = tuple(ImageData(b) for b in (RED, GREEN, BLUE))
-    call(model="Qwen/Qwen-Image-Edit-2509", prompt="put them together", images=images)
+    result = call(model="Qwen/Qwen-Image-Edit-2509", prompt="put them together", images=images)
+    assert any("unverified" in w for w in result.warnings)
     (task,) = emu.tasks
     assert task.image_url_was_list
     assert [decoded(u) for u in task.image_urls] == [RED, GREEN, BLUE]
     assert emu.billable_count == 1
 
 
-def test_multi_image_model_sends_a_list_even_for_one_image(call: Call, emu: ModelScopeEmulator) -> None:
-    call(model="Qwen/Qwen-Image-Edit-2511", images=(ImageData(GREEN),))
-    assert emu.tasks[0].body["image_url"] == [emu.tasks[0].image_urls[0]]
+def test_one_image_goes_as_one_string_even_to_a_multi_image_model(call: Call, emu: ModelScopeEmulator) -> None:
+    result = call(model="Qwen/Qwen-Image-Edit-2511", images=(ImageData(GREEN),))
+    assert emu.tasks[0].body["image_url"] == emu.tasks[0].image_urls[0]
+    assert not any("unverified" in w for w in result.warnings)
+
+
+def test_the_emulator_takes_one_image_url_string_unless_switched(call: Call, emu: ModelScopeEmulator) -> None:
+    with pytest.raises(InvalidInputError, match="image_url must be a URL string"):
+        call(model="Qwen/Qwen-Image-Edit-2509", images=(ImageData(RED), ImageData(GREEN)))
 
 
 def test_large_inputs_are_downscaled_to_the_upload_budget(call: Call, emu: ModelScopeEmulator) -> None:
@@ -135,6 +145,7 @@ def test_a_fourth_image_is_refused_before_sending(call: Call, emu: ModelScopeEmu
 
 
 def test_conversation_feeds_the_last_output_back_by_its_url(call: Call, emu: ModelScopeEmulator) -> None:
+    emu.accept_image_url_list = True
     first = call(model="Qwen/Qwen-Image", prompt="a cat on a sofa")
     second = call(model="Qwen/Qwen-Image-Edit", prompt="make the sofa green", images=first.images)
     third = call(model="Qwen/Qwen-Image-Edit-2509", prompt="add this hat", images=(second.images[0], ImageData(BLUE)))
@@ -237,15 +248,36 @@ def test_refresh_adds_live_image_models_and_skips_chat_models(host: Host, emu: M
     assert emu.requests_to(r"^/v1/models$")[0].headers["authorization"] == f"Bearer {sentinel_key}"
 
 
-def test_refresh_without_a_key_keeps_the_curated_list_offline(host: Host, emu: ModelScopeEmulator) -> None:
-    models = host.list_models("modelscope", refresh=True, base_url=emu.base_url)
-    assert "Qwen/Qwen-Image" in [m.id for m in models]
+def test_refresh_without_a_key_raises_before_any_request(host: Host, emu: ModelScopeEmulator) -> None:
+    with pytest.raises(MissingKeyError, match="Could not refresh"):
+        host.list_models("modelscope", refresh=True, base_url=emu.base_url)
     assert emu.requests == []
+
+
+def test_the_default_is_qwen_image_until_the_live_list_confirms_a_newer_release(
+    host: Host, emu: ModelScopeEmulator, sentinel_key: str
+) -> None:
+    assert host.default_model("modelscope").id == "Qwen/Qwen-Image"
+    host.list_models("modelscope", refresh=True, base_url=emu.base_url, api_key=sentinel_key)
+    assert host.default_model("modelscope", base_url=emu.base_url).id == "Qwen/Qwen-Image-2512"
+
+
+def test_a_model_only_the_live_list_knows_is_listed_and_used_without_any_flag(
+    host: Host, emu: ModelScopeEmulator, call: Call, sentinel_key: str
+) -> None:
+    emu.image_models["Tongyi-MAI/Z-Image-Ultra"] = 0
+    models = {m.id: m for m in host.list_models("modelscope", refresh=True, base_url=emu.base_url,
+                                                   api_key=sentinel_key)}
+    assert models["Tongyi-MAI/Z-Image-Ultra"].available is True
+    assert not models["Tongyi-MAI/Z-Image-Ultra"].verified
+    assert call(model="Tongyi-MAI/Z-Image-Ultra").images
+    assert emu.tasks[-1].model == "Tongyi-MAI/Z-Image-Ultra"
 
 
 def test_a_later_qwen_edit_release_is_treated_as_multi_image(call: Call, emu: ModelScopeEmulator) -> None:
     emu.image_models["Qwen/Qwen-Image-Edit-2603"] = 3  # a release newer than the table
-    call(model="Qwen/Qwen-Image-Edit-2603", images=(ImageData(RED), ImageData(GREEN)), allow_unlisted=True)
+    emu.accept_image_url_list = True
+    call(model="Qwen/Qwen-Image-Edit-2603", images=(ImageData(RED), ImageData(GREEN)))
     assert emu.tasks[0].image_url_was_list and len(emu.tasks[0].image_urls) == 2
 
 

@@ -19,4 +19,5 @@ class TestModelScopeConformance(ProviderConformance):
     def emulator(self, emulator_factory: Any) -> ModelScopeEmulator:
         emulator = emulator_factory(ModelScopeEmulator)
         emulator.polls_until_done = 0  # task progressions are tested in test_modelscope_tasks.py
+        emulator.accept_image_url_list = True  # composition sends a list (UNVERIFIED, warned)
         return emulator

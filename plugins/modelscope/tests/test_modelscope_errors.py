@@ -18,6 +18,7 @@ from apiedit import (
     ProviderUnavailableError,
     QuotaExceededError,
     RateLimitError,
+    UnknownModelError,
 )
 from apiedit.testing.conformance import sample_png
 from apiedit.testing.emulator import Fault
@@ -99,9 +100,12 @@ def test_a_provider_refusing_data_urls_is_an_input_error_before_any_task(call: C
     assert emu.tasks == []
 
 
-def test_an_unknown_model_is_the_providers_400(call: Call, emu: ModelScopeEmulator) -> None:
-    with pytest.raises(InvalidInputError, match="does not exist"):
-        call(model="acme/Not-A-Model", allow_unlisted=True)
+def test_an_unknown_model_is_sent_once_and_is_unknown_model_with_suggestions(
+    call: Call, emu: ModelScopeEmulator
+) -> None:
+    with pytest.raises(UnknownModelError, match="does not exist.*Did you mean 'Qwen/Qwen-Image-Edit'") as caught:
+        call(model="Qwen/Qwen-Image-Edits")
+    assert caught.value.suggestions and len(emu.requests_to(SUBMIT)) == 1
 
 
 def test_a_server_error_on_submit_is_not_resent(call: Call, emu: ModelScopeEmulator) -> None:

@@ -21,6 +21,7 @@ outputs), so tests can check image order and that a later turn received an earli
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import io
 import re
@@ -75,6 +76,7 @@ IMAGE_MODELS = [
     _Model("gpt-image-2.5-flare", "gpt", custom_sizes=True, qualities=_XQ),
     _Model("gpt-image-2.5-flare-2026-09-08", "gpt", custom_sizes=True, qualities=_XQ),
     _Model("gpt-image-2.6-flare", "gpt", custom_sizes=True, qualities=_XQ),
+    _Model("gpt-image-2.6-sunburst", "gpt", custom_sizes=True, qualities=_XQ),
     _Model("gpt-image-1", "gpt", shutdown_date="2026-10-23"),
     _Model("dall-e-3", "dall-e-3", qualities=("standard", "hd"), can_edit=False,
            shutdown_date="2026-05-12"),
@@ -107,6 +109,7 @@ class EmulatedCall:
     image_fields: list[str] = field(default_factory=list)  # form names in order ("image[]"...)
     images: list[bytes] = field(default_factory=list)  # input images in the order received
     mask: bytes | None = None
+    markup: bytes | None = None  # GPT Image 2.5's guide overlay (multipart file)
     outputs: list[bytes] = field(default_factory=list)
 
 
@@ -134,14 +137,21 @@ def _colour(text: str) -> tuple[int, int, int]:
 class OpenAIEmulator(Emulator):
     """The OpenAI Images API on 127.0.0.1; see the module docstring."""
 
-    demo_models: ClassVar[dict[str, str]] = {"generate": "gpt-image-1.5", "edit": "gpt-image-1.5", "compose": "gpt-image-1.5"}
+    demo_models: ClassVar[dict[str, str]] = {
+        "generate": "gpt-image-2.5-flare", "edit": "gpt-image-2.5-flare", "compose": "gpt-image-2.5-flare",
+    }
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host, port)
         self.models: list[_Model] = list(IMAGE_MODELS)
         self.other_models: list[str] = list(OTHER_MODELS)
         self.valid_keys: set[str] | None = None  # None: any non-empty Bearer key is accepted
-        self.shut_down: set[str] = set()  # ids answered 404 as the real API does after shutdown
+        # ids answered 404 as the real API does after shutdown (and left out of /models):
+        # those whose date has passed (openai-python 3.57.0: dall-e on 2026-05-12, gpt-image-1
+        # on 2026-10-23)
+        today = datetime.date.today().isoformat()
+        self.shut_down: set[str] = {m.id for m in IMAGE_MODELS
+                                    if m.shutdown_date and m.shutdown_date <= today}
         self.calls: list[EmulatedCall] = []
         self._calls_lock = threading.Lock()
 
@@ -255,7 +265,8 @@ class OpenAIEmulator(Emulator):
                 "owned_by": "system", "shutdown_date": shutdown}
 
     def _entries(self) -> list[dict[str, Any]]:
-        entries = [self._model_entry(m.id, m.created, m.shutdown_date) for m in self.models]
+        entries = [self._model_entry(m.id, m.created, m.shutdown_date) for m in self.models
+                   if m.id not in self.shut_down]
         entries += [self._model_entry(m, 1_700_000_000, None) for m in self.other_models]
         return entries
 
@@ -340,6 +351,10 @@ class OpenAIEmulator(Emulator):
             raise _invalid("Unknown parameter: 'style'.", param="style", code="unknown_parameter")
         if str(params.get("stream", "false")).lower() == "true":
             raise _invalid("The emulator does not stream; send stream=false.", param="stream")
+        complexity = params.get("complexity")
+        if complexity is not None and complexity not in ("low", "medium", "high"):
+            raise _invalid(f"Invalid value: '{complexity}'. Supported values are: 'low', 'medium', "
+                           "and 'high'.", param="complexity")
         output_format = params.get("output_format")
         if output_format is not None and (model.kind != "gpt" or output_format not in GPT_FORMATS):
             raise _invalid(f"Invalid value: '{output_format}'. Supported values are: 'png', "
@@ -381,6 +396,25 @@ class OpenAIEmulator(Emulator):
             raise _invalid(f"Invalid image file or mode for {what}.", param="image",
                            code="invalid_image") from None
         return img
+
+    @staticmethod
+    def _check_edit_options(model: _Model, call: EmulatedCall, params: dict[str, Any]) -> None:
+        """input_fidelity per model and markup (providers-2026-12.md, openai-python 3.57.0)."""
+        fidelity = params.get("input_fidelity")
+        if fidelity is not None:
+            if model.custom_sizes:
+                raise _invalid(f"'input_fidelity' is not supported with model '{model.id}'.",
+                               param="input_fidelity", code="unsupported_parameter")
+            allowed = ("low",) if model.id.startswith("gpt-image-1-mini") else ("high", "low")
+            if fidelity not in allowed:
+                raise _invalid(f"Invalid value: '{fidelity}'. Supported values are: "
+                               + ", ".join(f"'{v}'" for v in allowed) + ".", param="input_fidelity")
+        if call.markup is not None:
+            if not model.id.startswith(("gpt-image-2.5", "gpt-image-2.6")):
+                raise _invalid(f"'markup' is not supported with model '{model.id}'.",
+                               param="markup", code="unsupported_parameter")
+            if call.mask is not None:
+                raise _invalid("'markup' cannot be combined with 'mask'.", param="markup")
 
     def _check_inputs(self, model: _Model, images: list[bytes], mask: bytes | None) -> None:
         if not images:
@@ -560,6 +594,7 @@ class OpenAIEmulator(Emulator):
                 raise _invalid("JSON edits support GPT image models only; use multipart for "
                                "dall-e-2.", param="model")
             self._check_inputs(model, call.images, call.mask)
+            self._check_edit_options(model, call, params)
             inputs = [self._open(data, "image") for data in call.images]
             return self._produce(call, model, n, size, quality, params, inputs)
         return self._guarded(request, run)
@@ -579,6 +614,8 @@ class OpenAIEmulator(Emulator):
                 call.images.append(value)
             elif name == "mask":
                 call.mask = value if isinstance(value, bytes) else value.encode()
+            elif name == "markup":
+                call.markup = value if isinstance(value, bytes) else value.encode()
             else:
                 params[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         self._check_fields(params, _EDIT_FIELDS)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
 from apiedit.errors import ProviderError
-from apiedit.modelcache import cached_models
 from apiedit.protocols.openai_images import auth_headers, error_mapper
 from apiedit.types import ModelInfo
 
-from .models import CURATED, model_from_live, with_live_status
+from .models import TABLE, model_from_live, with_live_status
 
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
@@ -38,15 +36,7 @@ def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
 
 
 def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    """Curated models first (with the live shutdown date), then live-only ones."""
-    live = cached_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings), curated=[])
-    live_by_id = {m.id: m for m in live}
-    merged: list[ModelInfo] = []
-    for model in CURATED:
-        seen = live_by_id.pop(model.id, None)
-        if seen is not None and seen.extra.get("shutdown_date"):
-            extra = {**model.extra, "shutdown_date": seen.extra["shutdown_date"]}
-            model = attrs.evolve(model, extra=extra)
-        merged.append(model)
-    merged.extend(live_by_id.values())
-    return [with_live_status(m) for m in merged]
+    """Curated models first (with the live shutdown date, unavailable when the live list lacks
+    them), then live-only ones with their family's limits."""
+    models = TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
+    return [with_live_status(m) for m in models]

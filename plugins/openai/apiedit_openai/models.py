@@ -1,8 +1,13 @@
 """OpenAI's image models and their real limits, as data.
 
-Sources: the OpenAI OpenAPI spec of 2026-08-21 (`CreateImageRequest`, `CreateImageEditRequest`)
-and openai-python 3.54.0 docstrings (retirements, the gpt-image-2.5 family). `/models` has no
+Sources: the OpenAI OpenAPI spec of 2026-08-21 (`CreateImageRequest`, `CreateImageEditRequest`),
+openai-python 3.54.0 docstrings (the gpt-image-2.5 family) and openai-python 3.57.0
+(`types/image_model.py`: gpt-image-2.6-*, "GPT Image 1 was shut down on October 23, 2026",
+"dall-e-2, dall-e-3: retired on May 12, 2026"; providers-2026-12.md). `/models` has no
 capability field, so a live-only model gets the limits of its family, recognised by id prefix.
+
+Default (by rule, `apiedit.modelpolicy.choose_default`): the newest current model of the
+GPT Image 2.5 family, whose limits are documented; 2.6 is newer but its limits are UNVERIFIED.
 """
 
 from __future__ import annotations
@@ -12,11 +17,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from apiedit.modeltable import Family as TableFamily
+from apiedit.modeltable import ModelTable
 from apiedit.types import Capability, ModelInfo
 
 __all__ = [
     "CURATED",
+    "FAMILIES",
     "IMAGE_MODEL_PREFIXES",
+    "TABLE",
     "Family",
     "curated_by_id",
     "family_of",
@@ -67,6 +76,8 @@ GPT_CUSTOM = Family(
     "gpt-image-2", sizes=(), custom_sizes=True, max_input_pixels=CUSTOM_MAX_PIXELS
 )
 GPT_25 = attrs.evolve(GPT_CUSTOM, name="gpt-image-2.5", qualities=(*GPT_QUALITIES, "xhigh", "max"))
+# UNVERIFIED: 2.6's limits are documented for 2.x/2.5 only; taken to be 2.5's (SDK 3.57.0).
+GPT_26 = attrs.evolve(GPT_25, name="gpt-image-2.6")
 DALL_E_3 = Family(
     "dall-e-3", edit=False, max_images=0, max_n=1, max_prompt=4000,
     sizes=("1024x1024", "1792x1024", "1024x1792"), qualities=("standard", "hd"), url_output=True,
@@ -84,7 +95,9 @@ def family_of(model: str) -> Family:
         return DALL_E_3
     if model.startswith("dall-e-2"):
         return DALL_E_2
-    if model.startswith(("gpt-image-2.5", "gpt-image-2.6")):
+    if model.startswith("gpt-image-2.6"):
+        return GPT_26
+    if model.startswith("gpt-image-2.5"):
         return GPT_25
     if model.startswith("gpt-image-2"):
         return GPT_CUSTOM
@@ -93,7 +106,7 @@ def family_of(model: str) -> Family:
 
 def _info(
     model_id: str, label: str, *, retired: bool = False, replacement: str | None = None,
-    shutdown_date: str | None = None, listed: bool = True,
+    shutdown_date: str | None = None, listed: bool = True, released_on: str | None = None,
 ) -> ModelInfo:
     fam = family_of(model_id)
     caps = Capability.NONE
@@ -113,8 +126,8 @@ def _info(
     if fam.custom_sizes:
         extra["custom_sizes"] = dict(CUSTOM_SIZE_RULES)
         extra["size_presets"] = list(STANDARD_SIZES)
-    if shutdown_date:
-        extra["shutdown_date"] = shutdown_date
+    if fam.name in ("gpt-image-2.5", "gpt-image-2.6"):
+        extra["markup"] = True  # SDK 3.57.0: "Supports GPT Image 2.5" (2.6 UNVERIFIED)
     return ModelInfo(
         id=model_id,
         label=label,
@@ -130,67 +143,62 @@ def _info(
         replacement=replacement,
         listed=listed,
         extra=extra,
+        shutdown_on=shutdown_date,
+        released_on=released_on,
     )
 
 
-# Order matters: the first entry is what a UI offers by default (never a retired model).
+# Order breaks ties in the default rule; retired entries stay so saved workflows get a clear error.
 CURATED: list[ModelInfo] = [
-    _info("gpt-image-1.5", "GPT Image 1.5"),
-    _info("gpt-image-2", "GPT Image 2"),
     _info("gpt-image-2.5-flare", "GPT Image 2.5 Flare"),
     _info("gpt-image-2.5-sunburst", "GPT Image 2.5 Sunburst"),
+    _info("gpt-image-2.6-flare", "GPT Image 2.6 Flare (limits unverified)"),
+    _info("gpt-image-2.6-sunburst", "GPT Image 2.6 Sunburst (limits unverified)"),
+    _info("gpt-image-2", "GPT Image 2"),
+    _info("gpt-image-1.5", "GPT Image 1.5"),
     _info("gpt-image-1-mini", "GPT Image 1 mini"),
     _info("chatgpt-image-latest", "ChatGPT Image (latest)"),
-    _info("gpt-image-2-2026-04-21", "GPT Image 2 (2026-04-21)"),
-    _info("gpt-image-2.5-flare-2026-09-08", "GPT Image 2.5 Flare (2026-09-08)"),
-    _info("gpt-image-2.5-sunburst-2026-09-08", "GPT Image 2.5 Sunburst (2026-09-08)"),
-    _info("gpt-image-1", "GPT Image 1 (shut down)", retired=True,
-          replacement="gpt-image-2.5-flare", shutdown_date="2026-10-23"),
-    _info("dall-e-3", "DALL-E 3 (retired)", retired=True,
-          replacement="gpt-image-1.5", shutdown_date="2026-05-12"),
-    _info("dall-e-2", "DALL-E 2 (retired)", retired=True,
-          replacement="gpt-image-1.5", shutdown_date="2026-05-12"),
+    _info("gpt-image-2-2026-04-21", "GPT Image 2 (2026-04-21)", released_on="2026-04-21"),
+    _info("gpt-image-2.5-flare-2026-09-08", "GPT Image 2.5 Flare (2026-09-08)", released_on="2026-09-08"),
+    _info("gpt-image-2.5-sunburst-2026-09-08", "GPT Image 2.5 Sunburst (2026-09-08)",
+          released_on="2026-09-08"),
+    _info("gpt-image-1", "GPT Image 1 (shut down)", replacement="gpt-image-2.5-flare",
+          shutdown_date="2026-10-23"),
+    _info("dall-e-3", "DALL-E 3 (retired)", replacement="gpt-image-1.5", shutdown_date="2026-05-12"),
+    _info("dall-e-2", "DALL-E 2 (retired)", replacement="gpt-image-1.5", shutdown_date="2026-05-12"),
 ]
+
+# Families for ids no list shows yet (ordered: first match wins); 2.5 is the recommended one.
+FAMILIES: tuple[TableFamily, ...] = (
+    TableFamily("gpt-image-2.6", r"^gpt-image-2\.6", _info("gpt-image-2.6", "")),
+    TableFamily("gpt-image-2.5", r"^gpt-image-2\.5", _info("gpt-image-2.5", ""), recommended=True),
+    TableFamily("gpt-image-2", r"^gpt-image-2", _info("gpt-image-2", "")),
+    TableFamily("gpt-image", r"^(gpt-image-|chatgpt-image-)", _info("gpt-image-1.5", "")),
+    TableFamily("dall-e-3", r"^dall-e-3", _info("dall-e-3", "")),
+    TableFamily("dall-e-2", r"^dall-e-2", _info("dall-e-2", "")),
+)
+TABLE = ModelTable(CURATED, families=FAMILIES)
 
 
 def curated_by_id() -> dict[str, ModelInfo]:
     return {m.id: m for m in CURATED}
 
 
-def _past(date: str | None, today: _dt.date | None = None) -> bool:
-    if not date:
-        return False
-    try:
-        day = _dt.date.fromisoformat(str(date)[:10])
-    except ValueError:
-        return False
-    return day <= (today or _dt.datetime.now(_dt.timezone.utc).date())
-
-
 def model_from_live(entry: Mapping[str, Any]) -> ModelInfo | None:
-    """A ModelInfo for one `/models` entry, or None when it is not an image model."""
+    """A ModelInfo for one `/models` entry (with its `shutdown_date`), or None when it is not an
+    image model; the table merges its limits in."""
     model_id = entry.get("id")
     if not isinstance(model_id, str) or not model_id.startswith(IMAGE_MODEL_PREFIXES):
         return None
     shutdown = entry.get("shutdown_date")
-    shutdown = str(shutdown) if shutdown else None
-    known = curated_by_id().get(model_id)
-    if known is not None:
-        extra = dict(known.extra)
-        if shutdown:
-            extra["shutdown_date"] = shutdown
-        return attrs.evolve(known, extra=extra)
-    return _info(model_id, model_id, shutdown_date=shutdown)
+    return _info(model_id, model_id, shutdown_date=str(shutdown) if shutdown else None)
 
 
 def with_live_status(model: ModelInfo, today: _dt.date | None = None) -> ModelInfo:
-    """Mark a model retired once its `shutdown_date` has passed (checked at read time)."""
-    if model.retired or not _past(model.extra.get("shutdown_date"), today):
+    """Mark a model retired once its shutdown date has passed, naming a GPT image replacement."""
+    from apiedit.modelpolicy import is_shut_down
+
+    if not is_shut_down(model, today) or (model.retired and model.replacement):
         return model
-    fam = family_of(model.id)
-    replacement: str | None = (
-        "gpt-image-2.5-flare" if fam.name.startswith("gpt-image") else "gpt-image-1.5"
-    )
-    if model.id == replacement:
-        replacement = None
-    return attrs.evolve(model, retired=True, replacement=model.replacement or replacement)
+    replacement = model.replacement or ("gpt-image-2.5-flare" if model.id != "gpt-image-2.5-flare" else None)
+    return attrs.evolve(model, retired=True, replacement=replacement)

@@ -37,14 +37,19 @@ __all__ = ["custom_size_problem", "edit", "resolve_size"]
 
 MAX_MASK_BYTES = 4 * 1024 * 1024
 # request.extra keys forwarded as Images API fields (others are reported, not sent).
+# `complexity` (low/medium/high) is new in openai-python 3.57.0 for both endpoints.
 _GENERATE_OPTIONS = {
     "background", "output_format", "output_compression", "moderation", "style", "user",
-    "safety_identifier", "response_format",
+    "safety_identifier", "response_format", "complexity",
 }
 _EDIT_OPTIONS = {
     "background", "output_format", "output_compression", "input_fidelity", "user",
-    "safety_identifier", "response_format",
+    "safety_identifier", "response_format", "complexity",
 }
+COMPLEXITIES = ("low", "medium", "high")
+# gif (frame_count, frame_duration_ms) and svg (svg{model, reasoning}) exist since SDK 3.57.0;
+# apiedit returns raster images only, so they are refused rather than half-supported.
+_RASTER_FORMATS = ("png", "jpeg", "webp")
 
 
 def _name(model: str) -> str:
@@ -134,7 +139,7 @@ def _check(request: EditRequest, fam: Family) -> None:
     if count and not fam.edit:
         raise UnsupportedFeatureError(
             f"{name} cannot edit images (text-to-image only): disconnect the input images or "
-            "use a GPT image model such as gpt-image-1.5."
+            "use a GPT image model such as gpt-image-2.5-flare."
         )
     if count > fam.max_images:
         raise UnsupportedFeatureError(
@@ -158,7 +163,7 @@ def _options(request: EditRequest, fam: Family, editing: bool) -> tuple[dict[str
     options: dict[str, Any] = {}
     warnings: list[str] = []
     for key, value in request.extra.items():
-        if value is None:
+        if value is None or (key == "markup" and editing):
             continue
         if key not in allowed:
             where = "image edits" if editing else "image generation"
@@ -167,11 +172,42 @@ def _options(request: EditRequest, fam: Family, editing: bool) -> tuple[dict[str
             warnings.append("GPT image models always return base64; response_format was not sent.")
         elif key == "style" and fam.name != "dall-e-3":
             warnings.append("style applies to dall-e-3 only; it was not sent.")
-        elif key == "input_fidelity" and fam.name == "gpt-image-2":
-            warnings.append("gpt-image-2 sets input fidelity itself; input_fidelity was not sent.")
+        elif key == "input_fidelity" and fam.custom_sizes:
+            # providers-2026-12.md: omit it for gpt-image-2 (and, UNVERIFIED, its successors)
+            warnings.append(f"{fam.name} sets input fidelity itself; input_fidelity was not sent.")
+        elif key == "input_fidelity" and request.model.startswith("gpt-image-1-mini") and value != "low":
+            raise UnsupportedFeatureError(
+                f"{_name(request.model)} takes only input_fidelity 'low'; {value!r} was given."
+            )
+        elif key == "complexity" and value not in COMPLEXITIES:
+            raise UnsupportedFeatureError(
+                f"complexity must be one of {', '.join(COMPLEXITIES)}; {value!r} was given."
+            )
+        elif key == "output_format" and value not in _RASTER_FORMATS:
+            raise UnsupportedFeatureError(
+                f"output_format {value!r} is not supported by apiedit (it returns raster images); "
+                f"use one of {', '.join(_RASTER_FORMATS)}."
+            )
         else:
             options[key] = value
     return options, warnings
+
+
+def _markup(request: EditRequest, fam: Family) -> ImageData | None:
+    """`markup`: a transparent PNG over the first image guiding the edit (SDK 3.57.0: "Supports
+    GPT Image 2.5. Cannot be combined with mask")."""
+    value = request.extra.get("markup")
+    if value is None:
+        return None
+    name = _name(request.model)
+    if not request.images:
+        raise UnsupportedFeatureError("markup guides an edit: connect the image it is drawn over.")
+    if fam.name not in ("gpt-image-2.5", "gpt-image-2.6"):
+        raise UnsupportedFeatureError(f"{name} takes no markup (GPT Image 2.5 does).")
+    if request.mask is not None:
+        raise UnsupportedFeatureError("OpenAI takes a markup or a mask, not both: disconnect one.")
+    data = value.data if isinstance(value, ImageData) else bytes(value)
+    return ImageData(data, "image/png")
 
 
 def _prepare_image(image: ImageData, fam: Family, index: int) -> ImageData:
@@ -236,6 +272,9 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
             mask = _prepare_mask(request.mask, image_size(images[0].data))
         settings.check_cancelled()
         fields, files = api.edit_form(images=images, mask=mask, **common)
+        markup = _markup(request, fam)
+        if markup is not None:
+            files.append(("markup", ("markup.png", markup.data, markup.mime_type)))
         settings.report(f"{settings.label}: editing with {request.model}")
         answer = api.post_edit(settings, fields, files, timeout=request.timeout_s)
     else:

@@ -71,7 +71,8 @@ def test_sdk_edits_with_a_mask(sdk, emulator, png):
     assert emulator.calls[0].mask == mask
 
 
-def test_sdk_reads_dall_e_3_urls_and_revised_prompts(sdk):
+def test_sdk_reads_dall_e_3_urls_and_revised_prompts(sdk, emulator):
+    emulator.shut_down.clear()  # a relay that still serves the retired model
     answer = sdk.images.generate(model="dall-e-3", prompt="a lighthouse", quality="hd",
                                  style="vivid", response_format="url")
     assert answer.data[0].url.startswith("http://127.0.0.1")
@@ -162,16 +163,16 @@ def plugin_traffic(call, direct, emulator, png):
     call(images=[png()])
     call(images=[png((i * 60, 20, 20)) for i in range(4)], mask=mask, n=3, quality="medium",
          size="1024x1536", extra={"input_fidelity": "high", "output_format": "webp"})
-    direct(model="dall-e-3", size="1024x1792", quality="standard", extra={"style": "natural"})
-    direct(model="dall-e-2", images=[png(size=(64, 64))], n=2, size="256x256",
-           extra={"response_format": "b64_json"})
+    # dall-e-2/3 were retired on 2026-05-12 (providers-2026-12.md): the emulator answers 404
+    direct(model="gpt-image-1-mini", images=[png(size=(64, 64))], n=2, size="1024x1024",
+           extra={"input_fidelity": "low"})
     assert not emulator.handler_errors
     return list(emulator.requests)  # a snapshot: replays below add to the live log
 
 
 def test_every_generation_request_validates_against_the_spec(plugin_traffic, spec_errors, schema_properties):
     sent = [r for r in plugin_traffic if r.path == "/images/generations"]
-    assert len(sent) == 4
+    assert len(sent) == 3
     properties = schema_properties("CreateImageRequest")
     for request in sent:
         body = request.json()
@@ -212,7 +213,7 @@ def test_emulator_answers_validate_against_images_response(plugin_traffic, emula
         assert answer.status_code == 200
         assert spec_errors("ImagesResponse", answer.json()) == []
         checked += 1
-    assert checked == 7
+    assert checked == 6
 
 
 def _replay(emulator, request) -> requests.Response:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import io
 
 import pytest
-from apiedit.errors import UnsupportedFeatureError
+from apiedit.errors import (
+    AuthenticationError,
+    MissingKeyError,
+    ProviderUnavailableError,
+    UnsupportedFeatureError,
+)
 from apiedit.types import Capability
 from apiedit_openai.emulator import _Model
 from PIL import Image
@@ -18,9 +23,19 @@ def _size(data: bytes) -> tuple[int, int]:
 # ---- the model list ------------------------------------------------------------------------
 
 
-def test_first_offered_model_is_current(host):
-    models = host.list_models("openai")
-    assert models[0].id == "gpt-image-1.5" and not models[0].retired
+def test_the_default_is_the_newest_gpt_image_2_5_model_never_a_retired_one(host, emulator, sentinel_key):
+    assert host.default_model("openai").id == "gpt-image-2.5-flare"
+    emulator.models = [m for m in emulator.models if not m.id.startswith("gpt-image-2.5-flare")]
+    host.list_models("openai", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+    assert host.default_model("openai", base_url=emulator.base_url).id == "gpt-image-2.5-sunburst"
+
+
+def test_shut_down_models_are_not_offered_by_the_live_list_and_shown_unavailable(host, emulator, sentinel_key):
+    models = {m.id: m for m in host.list_models("openai", refresh=True, api_key=sentinel_key,
+                                                   base_url=emulator.base_url)}
+    for model_id in ("gpt-image-1", "dall-e-3", "dall-e-2"):
+        assert models[model_id].retired and models[model_id].available is False
+    assert models["gpt-image-2.6-sunburst"].available is True
 
 
 def test_curated_limits_are_the_real_ones(host):
@@ -60,14 +75,14 @@ def test_past_shutdown_date_retires_a_listed_model(host, emulator, sentinel_key)
     models = host.list_models("openai", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
     gone = next(m for m in models if m.id == "gpt-image-2")
     assert gone.retired and gone.replacement == "gpt-image-2.5-flare"
-    assert gone.extra["shutdown_date"] == "2026-01-01"
+    assert gone.shutdown_on == "2026-01-01"
 
 
 def test_future_shutdown_date_is_kept_but_not_retired(host, emulator, sentinel_key):
     emulator.models = [_Model("gpt-image-1.5", "gpt", shutdown_date="2099-01-01")]
     models = host.list_models("openai", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
     soon = next(m for m in models if m.id == "gpt-image-1.5")
-    assert not soon.retired and soon.extra["shutdown_date"] == "2099-01-01"
+    assert not soon.retired and soon.shutdown_on == "2099-01-01"
 
 
 def test_refreshed_list_is_cached_for_the_next_read(host, emulator, sentinel_key):
@@ -78,16 +93,32 @@ def test_refreshed_list_is_cached_for_the_next_read(host, emulator, sentinel_key
     assert emulator.requests == []
 
 
-def test_failed_refresh_falls_back_to_the_curated_table(host, emulator, sentinel_key):
+def test_a_failed_refresh_raises_and_marks_the_list_stale(host, emulator, sentinel_key):
     emulator.inject(emulator.fault_for("server_error", times=0))
-    models = host.list_models("openai", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
-    assert models[0].id == "gpt-image-1.5"
-    assert "gpt-image-2.6-flare" not in [m.id for m in models]
+    with pytest.raises(ProviderUnavailableError, match="Could not refresh the OpenAI model list"):
+        host.list_models("openai", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+    assert host.list_status("openai", base_url=emulator.base_url).stale
 
 
-def test_refresh_without_a_key_keeps_the_curated_table(host, emulator):
-    models = host.list_models("openai", refresh=True, base_url=emulator.base_url)
-    assert models[0].id == "gpt-image-1.5" and emulator.requests == []
+def test_a_refresh_with_a_rejected_key_is_an_authentication_error(host, emulator, sentinel_key):
+    emulator.valid_keys = {"sk-other"}
+    with pytest.raises(AuthenticationError):
+        host.list_models("openai", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+
+
+def test_refresh_without_a_key_raises_before_any_request(host, emulator):
+    with pytest.raises(MissingKeyError):
+        host.list_models("openai", refresh=True, base_url=emulator.base_url)
+    assert emulator.requests == []
+
+
+def test_a_model_only_the_live_list_knows_is_used_without_any_flag(host, emulator, sentinel_key, call):
+    emulator.models.append(_Model("gpt-image-2.7-ember", "gpt", custom_sizes=True))
+    models = {m.id: m for m in host.list_models("openai", refresh=True, api_key=sentinel_key,
+                                                   base_url=emulator.base_url)}
+    assert models["gpt-image-2.7-ember"].available is True
+    result = call(model="gpt-image-2.7-ember", size="2048x1152")
+    assert result.images and emulator.calls[-1].model == "gpt-image-2.7-ember"
 
 
 # ---- retired models ------------------------------------------------------------------------
@@ -168,6 +199,7 @@ def test_explicit_size_wins_over_aspect_ratio_with_a_warning(call, emulator):
 
 
 def test_dall_e_3_url_output_is_downloaded_and_revised_prompt_is_text(direct, emulator):
+    emulator.shut_down.clear()  # a relay that still serves the retired model
     result = direct(model="dall-e-3", prompt="a lighthouse", size="1792x1024", quality="hd")
     assert emulator.requests_to("/images/generations")[0].json()["size"] == "1792x1024"
     assert len(emulator.requests_to("/_files/")) == 1
@@ -189,6 +221,7 @@ def test_dall_e_3_makes_one_image_per_call(direct, emulator):
 
 
 def test_dall_e_2_edit_sends_one_square_png_and_downloads_the_url(direct, emulator):
+    emulator.shut_down.clear()  # a relay that still serves the retired model
     buf = io.BytesIO()
     Image.new("RGB", (300, 300), (30, 60, 90)).save(buf, "JPEG")
     result = direct(model="dall-e-2", images=[buf.getvalue()], size="512x512")

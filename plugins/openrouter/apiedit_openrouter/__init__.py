@@ -1,4 +1,4 @@
-"""OpenRouter for apiedit: Gemini, GPT-5 Image, FLUX and other image models via chat completions."""
+"""OpenRouter for apiedit: Gemini, GPT-5 Image, FLUX and other image models (Image API and chat)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
     from .wire import list_models as _list
 
     return _list(refresh, settings)
+
+
+@apiedit.hookimpl
+def model_info(model: str) -> ModelInfo | None:
+    from .models import TABLE
+
+    return TABLE.describe(model)
 
 
 @apiedit.hookimpl

@@ -1,25 +1,25 @@
 """OpenRouter's image models: a curated table with known limits, and the live-list reader.
 
 Sources: `providers.md` §3 and OpenRouter's image-generation guide (aspect ratios, `image_size`
-tiers per model); Google's limits page for Gemini input counts (§4.4). Limits marked
+tiers per model); Google's limits page for Gemini input counts (§4.4); providers-2026-12.md
+for Google's December 2026 lifecycle (preview shutdowns 2026-06-25, GA ids, Nano Banana 2.1). Limits marked
 UNCONFIRMED are reasonable readings, not documented per model by OpenRouter.
 """
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from apiedit.modeltable import ModelTable
+from apiedit.modeltable import Family, ModelTable
 from apiedit.types import Capability, ModelInfo
 
 __all__ = [
     "CURATED",
+    "FAMILIES",
     "STANDARD_RATIOS",
     "TABLE",
-    "combine",
     "modalities_for",
     "model_from_listing",
     "supports_conversation",
@@ -35,25 +35,37 @@ LIVE_MAX_INPUTS = 4  # UNCONFIRMED: /models does not say how many images a model
 _CHAT_MODEL = C.GENERATE | C.EDIT | C.MULTI_IMAGE | C.CONVERSATION
 _TEXT_AND_IMAGE = {"output_modalities": ["image", "text"]}
 
+_GOOGLE_SHUTDOWN = "2026-06-25"  # Google's deprecations page: the -preview image models
+# Families first (a new version of a known family inherits its limits); the Gemini image
+# family is the recommended one: its newest current member is the default.
+_G3 = ModelInfo("", "", _CHAT_MODEL, max_input_images=14, aspect_ratios=STANDARD_RATIOS,
+                resolutions=("1K", "2K", "4K"), max_n=MAX_N, max_input_pixels=GEMINI_PIXELS,
+                extra=_TEXT_AND_IMAGE)
+_G3_WIDE = attrs.evolve(_G3, aspect_ratios=EXTENDED_RATIOS, resolutions=("0.5K", "1K", "2K", "4K"))
+FAMILIES: tuple[Family, ...] = (
+    Family("google-nano-banana", r"^google/gemini-nano-banana-\d", _G3_WIDE, recommended=True),
+    Family("google-gemini-3.1-flash-image", r"^google/gemini-3\.\d+-flash(-lite)?-image", _G3_WIDE),
+    Family("google-gemini-3-image", r"^google/(gemini-3[\w.-]*-image|nano-banana-pro)", _G3),
+    Family("google-gemini-2.5-flash-image", r"^google/gemini-2\.\d+-flash-image",
+           attrs.evolve(_G3, max_input_images=4, resolutions=(),
+                        extra={**_TEXT_AND_IMAGE, "recommended_max_input_images": 3})),
+)
+
+
+def _guess(model: ModelInfo) -> ModelInfo:
+    """A slug that mirrors Google's GA id but that no source confirms on OpenRouter (UNVERIFIED,
+    providers-2026-12.md): listed, never the default until the live list shows it."""
+    return attrs.evolve(model, extra={**model.extra, "unconfirmed_id": True})
+
+
 CURATED: list[ModelInfo] = [
-    ModelInfo(
-        "google/gemini-2.5-flash-image", "Gemini 2.5 Flash Image (Nano Banana)", _CHAT_MODEL,
-        # Google: "best results with up to three images"; four are accepted (providers.md §4.4).
-        max_input_images=4, aspect_ratios=STANDARD_RATIOS, max_n=MAX_N,
-        max_input_pixels=GEMINI_PIXELS,
-        extra={**_TEXT_AND_IMAGE, "recommended_max_input_images": 3},
-    ),
-    ModelInfo(
-        "google/gemini-3-pro-image-preview", "Gemini 3 Pro Image (Nano Banana Pro)", _CHAT_MODEL,
-        max_input_images=14, aspect_ratios=STANDARD_RATIOS, resolutions=("1K", "2K", "4K"),
-        max_n=MAX_N, max_input_pixels=GEMINI_PIXELS, extra=_TEXT_AND_IMAGE,
-    ),
-    ModelInfo(
-        "google/gemini-3.1-flash-image-preview", "Gemini 3.1 Flash Image (Nano Banana 2)",
-        _CHAT_MODEL, max_input_images=14, aspect_ratios=EXTENDED_RATIOS,
-        resolutions=("0.5K", "1K", "2K", "4K"), max_n=MAX_N, max_input_pixels=GEMINI_PIXELS,
-        extra=_TEXT_AND_IMAGE,
-    ),
+    _guess(attrs.evolve(_G3_WIDE, id="google/gemini-nano-banana-2.1", label="Nano Banana 2.1",
+                        released_on="2026-10-06")),
+    _guess(attrs.evolve(_G3, id="google/gemini-3-pro-image", label="Gemini 3 Pro Image (Nano Banana Pro)",
+                        released_on="2026-05-28")),
+    _guess(attrs.evolve(_G3_WIDE, id="google/gemini-3.1-flash-image",
+                        label="Gemini 3.1 Flash Image (Nano Banana 2)", released_on="2026-05-28",
+                        deprecated_on="2026-10-06", replacement="google/gemini-nano-banana-2.1")),
     # UNCONFIRMED: input count (OpenAI's Images API takes 16) and which aspect ratios OpenRouter
     # maps onto GPT image sizes (1024x1024, 1024x1536, 1536x1024).
     ModelInfo(
@@ -71,32 +83,33 @@ CURATED: list[ModelInfo] = [
         max_input_images=8, aspect_ratios=STANDARD_RATIOS, max_n=MAX_N,
         extra={"output_modalities": ["image"]},
     ),
+    # Google's scheduled shutdown 2026-10-02 (deprecations page; whether OpenRouter still routes
+    # it is UNVERIFIED: the live list's expiration_date wins when it gives one).
+    attrs.evolve(_G3, id="google/gemini-2.5-flash-image", label="Gemini 2.5 Flash Image (Nano Banana)",
+                 max_input_images=4, resolutions=(), shutdown_on="2026-10-02",
+                 replacement="google/gemini-nano-banana-2.1",
+                 extra={**_TEXT_AND_IMAGE, "recommended_max_input_images": 3}),
+    attrs.evolve(_G3, id="google/gemini-3-pro-image-preview", label="Gemini 3 Pro Image Preview (shut down)",
+                 shutdown_on=_GOOGLE_SHUTDOWN, replacement="google/gemini-3-pro-image"),
+    attrs.evolve(_G3_WIDE, id="google/gemini-3.1-flash-image-preview",
+                 label="Gemini 3.1 Flash Image Preview (shut down)", shutdown_on=_GOOGLE_SHUTDOWN,
+                 replacement="google/gemini-3.1-flash-image"),
     # Retired upstream on 2026-01-15 (providers.md §7); kept so saved workflows get a clear error.
     ModelInfo(
         "google/gemini-2.5-flash-image-preview", "Gemini 2.5 Flash Image Preview (retired)",
         _CHAT_MODEL, max_input_images=4, aspect_ratios=STANDARD_RATIOS, retired=True,
-        replacement="google/gemini-2.5-flash-image", extra=_TEXT_AND_IMAGE,
+        replacement="google/gemini-nano-banana-2.1", extra=_TEXT_AND_IMAGE,
     ),
     ModelInfo(
         "google/gemini-2.5-flash-image-preview:free", "Gemini 2.5 Flash Image Preview, free (retired)",
         _CHAT_MODEL, max_input_images=4, aspect_ratios=STANDARD_RATIOS, retired=True,
-        replacement="google/gemini-2.5-flash-image", extra=_TEXT_AND_IMAGE,
+        replacement="google/gemini-nano-banana-2.1", extra=_TEXT_AND_IMAGE,
     ),
 ]
 
 
 def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _expired(date: Any, today: datetime.date | None = None) -> bool:
-    if not isinstance(date, str) or not date:
-        return False
-    try:
-        when = datetime.date.fromisoformat(date[:10])
-    except ValueError:
-        return False
-    return when <= (today or datetime.date.today())
 
 
 def model_from_listing(entry: Mapping[str, Any]) -> ModelInfo | None:
@@ -126,28 +139,12 @@ def model_from_listing(entry: Mapping[str, Any]) -> ModelInfo | None:
     return ModelInfo(
         model_id, name, caps,
         max_input_images=LIVE_MAX_INPUTS if "image" in inputs else 0,
-        aspect_ratios=STANDARD_RATIOS, max_n=MAX_N, retired=_expired(expiration), extra=extra,
+        aspect_ratios=STANDARD_RATIOS, max_n=MAX_N, extra=extra, verified=False,
+        shutdown_on=str(expiration)[:10] if expiration else None,
     )
 
 
-def combine(curated: Iterable[ModelInfo], live: Iterable[ModelInfo]) -> list[ModelInfo]:
-    """Curated models first (their limits are known), updated with the live expiration date;
-    then models only the live list knows, in its order."""
-    live_by_id = {m.id: m for m in live}
-    merged: list[ModelInfo] = []
-    for model in curated:
-        seen = live_by_id.pop(model.id, None)
-        if seen is not None and seen.extra.get("expiration_date"):
-            model = attrs.evolve(
-                model, retired=model.retired or seen.retired,
-                extra={**model.extra, "expiration_date": seen.extra["expiration_date"]},
-            )
-        merged.append(model)
-    merged.extend(live_by_id.values())
-    return merged
-
-
-TABLE = ModelTable(CURATED, merge=combine)
+TABLE = ModelTable(CURATED, families=FAMILIES)
 
 
 def supports_conversation(model_id: str) -> bool:

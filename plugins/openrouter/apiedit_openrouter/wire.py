@@ -1,4 +1,7 @@
-"""OpenRouter on the wire: the model list and the chat request; the rest is core's chat protocol.
+"""OpenRouter on the wire: the model lists and the request; the rest is core's protocols.
+
+One-shot requests to a model OpenRouter's Image API lists go to `POST /images`
+(`images_api.py`); conversations and chat-only models use chat completions.
 
 Quirks handled here (`providers.md` §3): `modalities` must ask for an image (`["image"]` for
 image-only models), `image_config` carries the aspect ratio and the Gemini 3 size tier, the
@@ -11,11 +14,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from apiedit.errors import UnsupportedFeatureError
 from apiedit.protocols.openai_chat import build_messages, chat_edit, error_mapper, fetch_model_list
 from apiedit.types import Capability, EditRequest, EditResult, ModelInfo
 
-from .models import TABLE, modalities_for, model_from_listing
+from . import images_api
+from .models import STANDARD_RATIOS, TABLE, modalities_for, model_from_listing
 
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
@@ -42,11 +47,22 @@ def attribution_headers() -> dict[str, str]:
 
 
 def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
-    """Every model that can output images (`/models` lists text models only by default)."""
-    return fetch_model_list(
+    """Every model that can output images (`/models` lists text models only by default), each
+    marked with whether the Image API (`GET /images/models`) serves it."""
+    found = fetch_model_list(
         settings, parse=model_from_listing, params={"output_modalities": "image"},
         headers=attribution_headers(), hint="check the base URL (it should end in /api/v1).",
     )
+    served = images_api.fetch_image_api_ids(settings, attribution_headers(), error_mapper(settings))
+    marked = [attrs.evolve(m, extra={**m.extra, "image_api": m.id in served}) for m in found]
+    listed = {m.id for m in found}
+    for model_id in sorted(served - listed):  # served by the Image API only
+        marked.append(ModelInfo(model_id, model_id, Capability.GENERATE | Capability.EDIT
+                                | Capability.MULTI_IMAGE, max_input_images=16,
+                                aspect_ratios=STANDARD_RATIOS, max_n=images_api.MAX_N,
+                                verified=False, extra={"image_api": True,
+                                                       "output_modalities": ["image"]}))
+    return marked
 
 
 def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
@@ -107,8 +123,10 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
             f"{request.model} works best with up to {recommended} input images; "
             f"{len(request.images)} were sent."
         )
-    if request.quality:
+    if request.quality and not images_api.serves(model, request):
         warnings.append("OpenRouter chat image models take no quality setting; it was not sent.")
+    if images_api.serves(model, request):
+        return images_api.edit_via_images(request, settings, model, attribution_headers(), warnings)
     messages = build_messages(
         request, provider=settings.provider,
         max_pixels=model.max_input_pixels if model else None,

@@ -41,7 +41,7 @@ def call(host: Host, emulator: OpenRouterEmulator, sentinel_key: str) -> Callabl
     """`call(**EditRequest fields)`: one edit through the host against the emulator."""
 
     def run(**fields: Any) -> EditResult:
-        fields.setdefault("model", "google/gemini-2.5-flash-image")
+        fields.setdefault("model", "google/gemini-nano-banana-2.1")
         fields.setdefault("prompt", "a lighthouse at dusk")
         return host.edit("openrouter", EditRequest(**fields), api_key=sentinel_key,
                          base_url=emulator.base_url)

@@ -7,7 +7,7 @@ from apiedit_openrouter.emulator import OpenRouterEmulator
 class TestOpenRouterConformance(ProviderConformance):
     provider = "openrouter"
     emulator_class = OpenRouterEmulator
-    generate_model = "google/gemini-2.5-flash-image"
-    edit_model = "google/gemini-2.5-flash-image"
-    multi_image_model = "google/gemini-3-pro-image-preview"
+    generate_model = "google/gemini-nano-banana-2.1"
+    edit_model = "google/gemini-nano-banana-2.1"
+    multi_image_model = "google/gemini-3-pro-image"
     multi_image_count = 4

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from apiedit.errors import (
+    ApiEditError,
     AuthenticationError,
     ContentBlockedError,
     NoImageReturnedError,
@@ -21,11 +22,11 @@ from apiedit.host import Host
 from apiedit.testing.chat_emulator import block_colours, colours_close, decode_data_url, message_images
 from apiedit.testing.emulator import Fault
 from apiedit.types import Capability, EditRequest, EditResult, ImageData, Turn
-from apiedit_openrouter.emulator import OpenRouterEmulator
+from apiedit_openrouter.emulator import OpenRouterEmulator, _entry
 
 RED, GREEN, BLUE, YELLOW = (220, 20, 20), (20, 200, 40), (30, 40, 220), (230, 220, 30)
-GEMINI = "google/gemini-2.5-flash-image"
-GEMINI_3 = "google/gemini-3-pro-image-preview"
+GEMINI = "google/gemini-nano-banana-2.1"
+GEMINI_3 = "google/gemini-3-pro-image"
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -63,16 +64,23 @@ def test_four_images_arrive_in_order_in_one_call(call: Callable[..., EditResult]
     assert emulator.billable_count == 1
 
 
-def test_four_images_on_gemini_2_5_warn_that_three_work_best(call: Callable[..., EditResult], png: Any) -> None:
-    result = call(images=tuple(png(c) for c in (RED, GREEN, BLUE, YELLOW)))
+def test_four_images_on_a_gemini_2_5_family_model_warn_that_three_work_best(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str, png: Any
+) -> None:
+    emulator.models = [*emulator.models, _entry("google/gemini-2.6-flash-image", "Gemini 2.6 Flash Image",
+                                                ["image", "text"], ["image", "text"])]
+    host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+    result = host.edit("openrouter", EditRequest(model="google/gemini-2.6-flash-image", prompt="x",
+                                                 images=tuple(png(c) for c in (RED, GREEN, BLUE, YELLOW))),
+                       api_key=sentinel_key, base_url=emulator.base_url)
     assert any("works best with up to 3" in w for w in result.warnings)
 
 
 def test_more_images_than_the_model_takes_are_refused_before_sending(
     call: Callable[..., EditResult], png: Any, emulator: OpenRouterEmulator
 ) -> None:
-    with pytest.raises(UnsupportedFeatureError, match="at most 4"):
-        call(images=tuple(png(RED) for _ in range(5)))
+    with pytest.raises(UnsupportedFeatureError, match="at most 14"):
+        call(images=tuple(png(RED) for _ in range(15)))
     assert emulator.requests == []
 
 
@@ -96,14 +104,15 @@ def test_aspect_ratio_and_resolution_go_in_image_config(call: Callable[..., Edit
 def test_extended_aspect_ratio_is_refused_on_a_model_without_it(call: Callable[..., EditResult],
                                                                 emulator: OpenRouterEmulator) -> None:
     with pytest.raises(UnsupportedFeatureError):
-        call(aspect_ratio="4:1")
-    call(model="google/gemini-3.1-flash-image-preview", aspect_ratio="4:1", resolution="0.5K")
+        call(model=GEMINI_3, aspect_ratio="4:1")
+    call(model="google/gemini-3.1-flash-image", aspect_ratio="4:1", resolution="0.5K")
     assert emulator.last_chat().body["image_config"]["aspect_ratio"] == "4:1"
 
 
-def test_resolution_is_refused_on_gemini_2_5(call: Callable[..., EditResult], emulator: OpenRouterEmulator) -> None:
+def test_a_resolution_tier_the_model_lacks_is_refused(call: Callable[..., EditResult],
+                                                     emulator: OpenRouterEmulator) -> None:
     with pytest.raises(UnsupportedFeatureError, match="resolution"):
-        call(resolution="2K")
+        call(model=GEMINI_3, resolution="0.5K")
     assert emulator.requests == []
 
 
@@ -124,6 +133,8 @@ def test_image_only_model_asks_for_image_output_only(call: Callable[..., EditRes
 
 def test_seed_is_sent_to_a_model_that_lists_it(host: Host, emulator: OpenRouterEmulator,
                                                 sentinel_key: str) -> None:
+    host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+    emulator.image_api_ids.remove("example/sketch-image-1")  # chat-only: modalities apply
     host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
     host.edit("openrouter", EditRequest(model="example/sketch-image-1", prompt="x", seed=11),
               api_key=sentinel_key, base_url=emulator.base_url)
@@ -149,7 +160,7 @@ def test_attribution_headers_are_sent(call: Callable[..., EditResult], emulator:
 
 def test_retired_model_is_refused_with_its_replacement(call: Callable[..., EditResult],
                                                        emulator: OpenRouterEmulator) -> None:
-    with pytest.raises(UnsupportedFeatureError, match="google/gemini-2.5-flash-image'"):
+    with pytest.raises(UnsupportedFeatureError, match="google/gemini-nano-banana-2.1'"):
         call(model="google/gemini-2.5-flash-image-preview")
     assert emulator.requests == []
 
@@ -330,6 +341,95 @@ def test_unlisted_model_unknown_to_openrouter_is_unknown_model(host: Host, emula
                   base_url=emulator.base_url, allow_unlisted=True)
 
 
+def test_a_made_up_id_is_sent_once_and_is_unknown_model_with_suggestions(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    with pytest.raises(UnknownModelError, match="Did you mean 'google/gemini-nano-banana-2.1'") as caught:
+        host.edit("openrouter", EditRequest(model="google/gemini-nano-banana-2.0", prompt="x"),
+                  api_key=sentinel_key, base_url=emulator.base_url)
+    assert caught.value.suggestions[0] == "google/gemini-nano-banana-2.1"
+    assert emulator.billable_count == 1
+
+
+# ---- the Image API (POST /images) ------------------------------------------------------------
+
+
+def refresh(host: Host, emulator: OpenRouterEmulator, key: str) -> dict[str, Any]:
+    models = host.list_models("openrouter", refresh=True, api_key=key, base_url=emulator.base_url)
+    return {m.id: m for m in models}
+
+
+def test_models_the_image_api_serves_are_marked_from_its_own_list(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    models = refresh(host, emulator, sentinel_key)
+    assert models[GEMINI].extra["image_api"] and models[GEMINI].available is True
+    assert not models["openai/gpt-5-image"].extra.get("image_api")
+    assert emulator.requests_to(r"/images/models$", "GET")
+
+
+def test_a_one_shot_edit_goes_to_the_image_api_in_one_call(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str, png: Any
+) -> None:
+    refresh(host, emulator, sentinel_key)
+    result = host.edit("openrouter", EditRequest(
+        model=GEMINI, prompt="combine", images=(png(RED), png(BLUE)), n=3,
+        aspect_ratio="4:1", resolution="0.5K", quality="high", seed=5,
+    ), api_key=sentinel_key, base_url=emulator.base_url)
+    (body,) = emulator.image_calls
+    assert body["n"] == 3 and body["resolution"] == "512" and body["aspect_ratio"] == "4:1"
+    assert body["quality"] == "high" and body["seed"] == 5
+    assert [r["type"] for r in body["input_references"]] == ["image_url", "image_url"]
+    assert len(result.images) == 3 and result.info["endpoint"] == "images"
+    assert emulator.chats == [] and emulator.billable_count == 1
+
+
+def test_a_conversation_and_chat_only_models_stay_on_chat_completions(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    refresh(host, emulator, sentinel_key)
+    history = (Turn("user", "a cat"), Turn("assistant", "here it is"))
+    host.edit("openrouter", EditRequest(model=GEMINI, prompt="now a hat", history=history),
+              api_key=sentinel_key, base_url=emulator.base_url)
+    host.edit("openrouter", EditRequest(model="openai/gpt-5-image", prompt="x"),
+              api_key=sentinel_key, base_url=emulator.base_url)
+    assert len(emulator.chats) == 2 and emulator.image_calls == []
+
+
+def test_a_relay_without_the_image_api_is_served_by_chat(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    emulator.serve_image_api = False
+    models = refresh(host, emulator, sentinel_key)
+    assert not models[GEMINI].extra["image_api"]
+    assert host.edit("openrouter", EditRequest(model=GEMINI, prompt="x"), api_key=sentinel_key,
+                     base_url=emulator.base_url).images
+    assert len(emulator.chats) == 1
+
+
+def test_a_model_only_the_live_list_knows_is_used_without_any_flag(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    emulator.models = [*emulator.models, _entry("google/gemini-nano-banana-2.2", "Nano Banana 2.2",
+                                                ["image", "text"], ["image", "text"])]
+    emulator.image_api_ids.append("google/gemini-nano-banana-2.2")
+    models = refresh(host, emulator, sentinel_key)
+    new = models["google/gemini-nano-banana-2.2"]
+    assert new.verified and new.max_input_images == 14  # the family's limits
+    assert host.default_model("openrouter", base_url=emulator.base_url).id == new.id
+    result = host.edit("openrouter", EditRequest(model=new.id, prompt="x"), api_key=sentinel_key,
+                       base_url=emulator.base_url)
+    assert result.images and emulator.image_calls[-1]["model"] == new.id
+
+
+def test_the_default_is_never_an_unconfirmed_slug_or_a_shut_down_model(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    assert host.default_model("openrouter").id == "openai/gpt-5-image"  # no live list yet
+    refresh(host, emulator, sentinel_key)
+    assert host.default_model("openrouter", base_url=emulator.base_url).id == GEMINI
+
+
 def test_key_never_appears_in_errors_or_logs(call: Callable[..., EditResult], emulator: OpenRouterEmulator,
                                              sentinel_key: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -349,7 +449,7 @@ def test_key_never_appears_in_errors_or_logs(call: Callable[..., EditResult], em
 def test_model_list_asks_for_image_output_models(host: Host, emulator: OpenRouterEmulator,
                                                  sentinel_key: str) -> None:
     models = host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
-    (request,) = emulator.requests_to(r"/models$")
+    (request,) = [r for r in emulator.requests_to(r"/models$") if "/images/" not in r.path]
     assert request.query["output_modalities"] == ["image"]
     ids = [m.id for m in models]
     assert "example/sketch-image-1" in ids and "openai/gpt-4o" not in ids
@@ -371,8 +471,11 @@ def test_expired_model_is_flagged_retired(host: Host, emulator: OpenRouterEmulat
     models = {m.id: m for m in host.list_models("openrouter", refresh=True, api_key=sentinel_key,
                                                 base_url=emulator.base_url)}
     preview = models["google/gemini-2.5-flash-image-preview"]
-    assert preview.retired and preview.extra["expiration_date"] == "2026-01-15"
+    assert preview.retired and preview.available is False  # expired: gone from the live list
     assert not models[GEMINI].retired
+    # past its expiration date a model leaves the live list: the table shows it unavailable
+    shut = models["google/gemini-3-pro-image-preview"]
+    assert shut.retired and shut.available is False
 
 
 def test_model_list_is_cached_and_read_offline(host: Host, emulator: OpenRouterEmulator,
@@ -383,19 +486,28 @@ def test_model_list_is_cached_and_read_offline(host: Host, emulator: OpenRouterE
     assert "example/sketch-image-1" in ids and emulator.requests == []
 
 
-def test_failed_refresh_falls_back_to_the_curated_table(host: Host, emulator: OpenRouterEmulator,
-                                                        sentinel_key: str) -> None:
+def test_a_failed_refresh_raises_and_marks_the_list_stale(host: Host, emulator: OpenRouterEmulator,
+                                                          sentinel_key: str) -> None:
     emulator.inject(Fault(path="/models", status=500, times=0))
-    models = host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
-    assert GEMINI in [m.id for m in models]
+    with pytest.raises(ApiEditError, match="Could not refresh the OpenRouter model list"):
+        host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+    assert host.list_status("openrouter", base_url=emulator.base_url).stale
+
+
+def test_a_refresh_with_a_rejected_key_is_an_authentication_error(
+    host: Host, emulator: OpenRouterEmulator, sentinel_key: str
+) -> None:
+    emulator.inject(Fault(path="/models", status=401, times=0))
+    with pytest.raises(AuthenticationError):
+        host.list_models("openrouter", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
 
 
 def test_curated_table_is_truthful_about_inputs(host: Host) -> None:
     models = {m.id: m for m in host.list_models("openrouter")}
     assert models[GEMINI_3].max_input_images == 14
     assert models[GEMINI_3].resolutions == ("1K", "2K", "4K")
-    assert "0.5K" in models["google/gemini-3.1-flash-image-preview"].resolutions
-    assert not models[GEMINI].resolutions
+    assert "0.5K" in models["google/gemini-3.1-flash-image"].resolutions
+    assert not models["google/gemini-2.5-flash-image"].resolutions
     assert all(m.max_n >= 2 for m in models.values() if not m.retired)
     assert all(isinstance(m, type(models[GEMINI])) for m in models.values())
 

@@ -14,7 +14,7 @@ from apiedit.types import EditResult, Turn
 from apiedit_openrouter.emulator import OpenRouterEmulator
 
 RED, GREEN, BLUE, YELLOW = (220, 20, 20), (20, 200, 40), (30, 40, 220), (230, 220, 30)
-GEMINI_3 = "google/gemini-3-pro-image-preview"
+GEMINI_3 = "google/gemini-3-pro-image"
 
 
 def test_every_request_the_plugin_sends_validates_against_chat_request(
@@ -65,7 +65,7 @@ def test_openai_sdk_gets_an_image_in_message_images(emulator: OpenRouterEmulator
     client = _openai_client(emulator, sentinel_key)
     red = base64.b64encode(png(RED).data).decode()
     completion = client.chat.completions.create(
-        model="google/gemini-2.5-flash-image",
+        model="google/gemini-nano-banana-2.1",
         messages=[{"role": "user", "content": [
             {"type": "text", "text": "combine"},
             {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{red}"}},
@@ -87,7 +87,7 @@ def test_openai_sdk_multi_turn_body_is_accepted(emulator: OpenRouterEmulator, se
     client = _openai_client(emulator, sentinel_key)
     earlier = base64.b64encode(png(GREEN).data).decode()
     completion = client.chat.completions.create(
-        model="google/gemini-2.5-flash-image",
+        model="google/gemini-nano-banana-2.1",
         messages=[
             {"role": "user", "content": "draw a red car"},
             {"role": "assistant", "content": "done",
@@ -106,7 +106,7 @@ def test_openai_sdk_sees_openrouter_errors_without_retrying(emulator: OpenRouter
     client = _openai_client(emulator, sentinel_key)
     emulator.inject(emulator.fault_for("quota"))
     with pytest.raises(openai.APIStatusError) as caught:
-        client.chat.completions.create(model="google/gemini-2.5-flash-image",
+        client.chat.completions.create(model="google/gemini-nano-banana-2.1",
                                        messages=[{"role": "user", "content": "x"}],
                                        extra_body={"modalities": ["image", "text"]})
     assert caught.value.status_code == 402

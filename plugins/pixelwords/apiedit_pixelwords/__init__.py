@@ -39,6 +39,13 @@ def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
 
 
 @apiedit.hookimpl
+def model_info(model: str) -> ModelInfo | None:
+    from .models import TABLE
+
+    return TABLE.describe(model)
+
+
+@apiedit.hookimpl
 def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
     from .wire import edit as _edit
 

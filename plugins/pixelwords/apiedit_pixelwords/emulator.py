@@ -24,6 +24,7 @@ def _model(model_id: str, owner: str) -> dict[str, Any]:
 
 RELAY_MODELS: list[dict[str, Any]] = [
     _model("gemini-2.5-flash-image", "vertex-ai"),
+    _model("gemini-2.5-flash-image-vip", "vertex-ai"),
     _model("gemini-2.5-flash-image-hd", "vertex-ai"),
     _model("gpt-4o-image", "openai"),
     _model("gpt-4o-image-vip", "openai"),

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apiedit.modeltable import ModelTable
+from apiedit.modeltable import Family, ModelTable
 from apiedit.types import Capability, ModelInfo
 
-__all__ = ["CURATED", "TABLE", "model_from_listing", "supports_conversation"]
+__all__ = ["CURATED", "FAMILIES", "TABLE", "model_from_listing", "supports_conversation"]
 
 C = Capability
 MAX_N = 8  # chat has no `n`: apiedit makes n parallel calls, each billed once
@@ -24,6 +24,9 @@ _COMPOSER = C.GENERATE | C.EDIT | C.MULTI_IMAGE
 
 CURATED: list[ModelInfo] = [
     ModelInfo("gemini-2.5-flash-image", "Gemini 2.5 Flash Image", _GEMINI,
+              max_input_images=INPUTS, max_n=MAX_N, max_input_pixels=GEMINI_PIXELS),
+    # Third-party code calls the relay with this id (providers-2026-12.md, UNVERIFIED).
+    ModelInfo("gemini-2.5-flash-image-vip", "Gemini 2.5 Flash Image VIP", _GEMINI,
               max_input_images=INPUTS, max_n=MAX_N, max_input_pixels=GEMINI_PIXELS),
     # Not a Google id: resellers' "HD" tier of the same model (providers.md §6.2).
     ModelInfo("gemini-2.5-flash-image-hd", "Gemini 2.5 Flash Image HD", _GEMINI,
@@ -70,10 +73,19 @@ def model_from_listing(entry: Mapping[str, Any]) -> ModelInfo | None:
     caps = _GEMINI if lowered.startswith("gemini") else _COMPOSER
     owner = entry.get("owned_by") if isinstance(entry.get("owned_by"), str) else None
     return ModelInfo(model_id, model_id, caps, max_input_images=INPUTS, max_n=MAX_N,
-                     extra={"owned_by": owner} if owner else {})
+                     extra={"owned_by": owner} if owner else {}, verified=False)
 
 
-TABLE = ModelTable(CURATED)
+# Relay ids name the upstream model but the relay decides what it serves: Google's shutdown of
+# gemini-2.5-flash-image (2026-10-02) is not applied here; the relay's live list is the truth.
+# The Gemini image family is recommended: after a refresh its newest listed member (e.g. a
+# relay's gemini-3-pro-image) becomes the default.
+FAMILIES: tuple[Family, ...] = (
+    Family("gemini-image", r"^(gemini-[\w.-]*image|gemini-nano-banana|nano-banana)",
+           ModelInfo("", "", _GEMINI, max_input_images=INPUTS, max_n=MAX_N,
+                     max_input_pixels=GEMINI_PIXELS), recommended=True),
+)
+TABLE = ModelTable(CURATED, families=FAMILIES)
 
 
 def supports_conversation(model_id: str) -> bool:

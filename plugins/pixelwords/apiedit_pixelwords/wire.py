@@ -27,8 +27,8 @@ def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
     """The relay's image models, when it serves an OpenAI-style `GET /models`."""
     return fetch_model_list(
         settings, parse=model_from_listing,
-        hint="the relay may not list its models (the curated list is used) or the base URL "
-        "may be wrong.",
+        hint="the relay may not list its models (the built-in list stays usable, marked "
+        "stale) or the base URL may be wrong.",
     )
 
 

@@ -13,6 +13,7 @@ from apiedit.errors import (
     ContentBlockedError,
     MissingKeyError,
     NoImageReturnedError,
+    ProviderError,
     ProviderUnavailableError,
     QuotaExceededError,
     RateLimitError,
@@ -252,6 +253,31 @@ def test_model_the_relay_does_not_serve_is_unknown_model(host: Host, emulator: P
     assert len(emulator.requests) == 1
 
 
+def test_a_made_up_id_is_sent_once_and_is_unknown_model_with_suggestions(
+    host: Host, emulator: PixelWordsEmulator, sentinel_key: str
+) -> None:
+    with pytest.raises(UnknownModelError, match="Did you mean 'gemini-2.5-flash-image-vip'") as caught:
+        host.edit("pixelwords", EditRequest(model="gemini-2.5-flash-image-vipp", prompt="x"),
+                  api_key=sentinel_key, base_url=emulator.base_url)
+    assert "gemini-2.5-flash-image-vip" in caught.value.suggestions
+    assert emulator.billable_count == 1
+
+
+def test_a_model_only_the_live_list_knows_is_listed_and_used_without_any_flag(
+    host: Host, emulator: PixelWordsEmulator, sentinel_key: str
+) -> None:
+    emulator.models = [*emulator.models, {"id": "gemini-3-pro-image", "object": "model",
+                                          "created": 1, "owned_by": "vertex-ai"}]
+    models = {m.id: m for m in host.list_models("pixelwords", refresh=True, api_key=sentinel_key,
+                                                   base_url=emulator.base_url)}
+    assert models["gemini-3-pro-image"].verified and models["gemini-3-pro-image"].available
+    assert models["seedream-4-0-250828"].verified is False  # nothing describes it
+    assert host.default_model("pixelwords", base_url=emulator.base_url).id == "gemini-3-pro-image"
+    result = host.edit("pixelwords", EditRequest(model="gemini-3-pro-image", prompt="x"),
+                       api_key=sentinel_key, base_url=emulator.base_url)
+    assert result.images and emulator.last_chat().body["model"] == "gemini-3-pro-image"
+
+
 def test_truncated_answer_is_not_resent(call: Callable[..., EditResult], emulator: PixelWordsEmulator) -> None:
     emulator.inject(Fault(method="POST", truncate=True))
     with pytest.raises(ProviderUnavailableError, match="may have been billed"):
@@ -282,12 +308,16 @@ def test_live_list_keeps_image_models_only(host: Host, emulator: PixelWordsEmula
     assert emulator.requests_to(r"/models$")[0].headers["authorization"] == f"Bearer {sentinel_key}"
 
 
-def test_relay_without_a_model_list_falls_back_to_curated(host: Host, emulator: PixelWordsEmulator,
-                                                          sentinel_key: str) -> None:
+def test_relay_without_a_model_list_says_so_and_the_curated_table_stays_usable(
+    host: Host, emulator: PixelWordsEmulator, sentinel_key: str
+) -> None:
     emulator.inject(Fault(path="/models", status=404, body={"error": {"message": "not found"}}, times=0))
-    ids = [m.id for m in host.list_models("pixelwords", refresh=True, api_key=sentinel_key,
-                                          base_url=emulator.base_url)]
-    assert "gemini-2.5-flash-image-hd" in ids
+    with pytest.raises(ProviderError, match="Could not refresh.*404"):
+        host.list_models("pixelwords", refresh=True, api_key=sentinel_key, base_url=emulator.base_url)
+    assert host.list_status("pixelwords", base_url=emulator.base_url).stale
+    models = host.list_models("pixelwords", base_url=emulator.base_url)
+    assert "gemini-2.5-flash-image-hd" in [m.id for m in models]
+    assert all(m.available is None for m in models)  # not shown as confirmed by a list
 
 
 def test_curated_gemini_models_keep_a_conversation(host: Host) -> None:
