@@ -33,10 +33,10 @@ from apiedit.types import EditRequest
 
 # provider -> (a text-to-image model, a regex for its paid route)
 PROVIDERS: dict[str, tuple[str, str]] = {
-    "gemini": ("gemini-2.5-flash-image", r":generateContent$"),
+    "gemini": ("gemini-nano-banana-2.1", r":generateContent$"),
     "modelscope": ("Qwen/Qwen-Image", r"/images/generations$"),
     "openai": ("gpt-image-1.5", r"/images/generations$"),
-    "openrouter": ("google/gemini-2.5-flash-image", r"/chat/completions$"),
+    "openrouter": ("google/gemini-nano-banana-2.1", r"/chat/completions$"),
     "pixelwords": ("gemini-2.5-flash-image", r"/chat/completions$"),
 }
 BILLED = "may have been billed"
