@@ -160,6 +160,7 @@ def edit(
     cancel: threading.Event | None = None,
     progress: Callable[[str], None] | None = None,
     images: Iterable[ImageData | bytes] = (),
+    cache: bool | None = None,
     **fields: Any,
 ) -> EditResult:
     """Generate or edit images with `provider`.
@@ -167,6 +168,10 @@ def edit(
     Pass an `EditRequest`, or its fields as keywords (`model=`, `prompt=`, `images=`...);
     raw bytes in `images` are accepted and their type is sniffed. Any model id is sent, listed
     or not; `allow_unlisted` is accepted for compatibility and ignored (deprecated since 0.2).
+    An identical request with a fixed `seed` answered before (also in an earlier run) returns
+    the cached result without calling the provider (`info["cached"]` is True);
+    `cache=False` (or `APIEDIT_RESULT_CACHE=0`) always asks, `cache=True` caches unseeded
+    requests too.
     """
     if request is None:
         from .images import sniff_mime
@@ -178,7 +183,9 @@ def edit(
         request = EditRequest(images=wrapped, **fields)
     elif fields or images:
         raise TypeError("pass either an EditRequest or its fields, not both")
-    return _host().edit(
-        provider, request, api_key=api_key, base_url=base_url, allow_unlisted=allow_unlisted,
-        cancel=cancel, progress=progress,
+    from .resultcache import cached_edit
+
+    return cached_edit(
+        _host(), provider, request, cache=cache, api_key=api_key, base_url=base_url,
+        allow_unlisted=allow_unlisted, cancel=cancel, progress=progress,
     )

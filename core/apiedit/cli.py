@@ -210,9 +210,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
         suffix = f"turn{turn}" if turn is not None else "unsaved"
         stem = args.name or f"{file_stem(args.conversation)}-{suffix}"
     else:
-        result = run_cancellable(label, lambda cancel, progress: host.edit(
-            args.provider, request, base_url=args.base_url, allow_unlisted=args.allow_unlisted,
-            cancel=cancel, progress=progress,
+        from .resultcache import cached_edit
+
+        result = run_cancellable(label, lambda cancel, progress: cached_edit(
+            host, args.provider, request, cache=False if args.no_cache else None,
+            base_url=args.base_url, allow_unlisted=args.allow_unlisted, cancel=cancel,
+            progress=progress,
         ))
         stem = args.name or "apiedit"
     paths = [str(p) for p in save_images(result.images, out, file_stem(stem))]
@@ -418,7 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=float)
     p.add_argument("--strength", type=float)
     p.add_argument("--base-url", help="override the provider's base URL (proxy, relay)")
-    p.add_argument("--allow-unlisted", action="store_true", help="deprecated and ignored: any model id is sent, listed or not")
+    p.add_argument("--allow-unlisted", action="store_true",
+                   help="deprecated and ignored: any model id is sent, listed or not")
+    p.add_argument("--no-cache", action="store_true",
+                   help="always call the provider (by default an identical request with --seed "
+                        "answered before returns the cached result, not billed again)")
     p.add_argument("-o", "--out", default=".", help="output directory (created if missing); "
                    "files are never overwritten: the next free number is used")
     p.add_argument("--name", help="output file name stem (default: apiedit, or "

@@ -15,8 +15,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .errors import InvalidInputError, ProviderUnavailableError
+from .errors import InvalidInputError, ProviderTimeoutError, ProviderUnavailableError
 from .images import normalize_output
+from .transport import watch
 from .types import ImageData
 
 if TYPE_CHECKING:
@@ -76,9 +77,26 @@ def download_image(
 
 
 def _download_once(url: str, settings: ProviderSettings, *, max_bytes: int, timeout: float | None) -> ImageData:
+    """One download, redirects included, within an overall deadline (a trickling server
+    is cut off there, as in `apiedit.http`)."""
+    read_timeout = timeout or min(settings.read_timeout, 120.0)
+    with watch(read_timeout) as call:
+        try:
+            return _fetch(url, settings, max_bytes=max_bytes, read_timeout=read_timeout)
+        except ProviderUnavailableError:
+            if not call.expired:
+                raise
+    raise ProviderTimeoutError(
+        f"The image {settings.label} produced did not finish downloading within "
+        f"{read_timeout:g} s. The image was generated (and billed); try again soon, the link "
+        "may still work.",
+        provider=settings.provider,
+    )
+
+
+def _fetch(url: str, settings: ProviderSettings, *, max_bytes: int, read_timeout: float) -> ImageData:
     allow_private = is_private_url(settings.base_url)
     session = settings.http.session
-    read_timeout = timeout or min(settings.read_timeout, 120.0)
     for _hop in range(_MAX_REDIRECTS + 1):
         settings.check_cancelled()
         scheme = urlsplit(url).scheme.lower()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .redact import redact
+from .redact import contains_secret, redact, redact_data
 
 __all__ = [
+    "scrub_chain",
     "ApiEditError",
     "AuthenticationError",
     "CancelledError",
@@ -49,6 +50,10 @@ class ApiEditError(Exception):
         hint: str | None = None,
         hint_id: str | None = None,
     ) -> None:
+        # Redacted when made, so that `args`, `message` and `details` never hold a key that
+        # a provider echoed (keys are registered before any request is sent).
+        message = redact(message)
+        hint = redact(hint) if hint else hint
         full = f"{message} {hint}" if hint else message
         super().__init__(full)
         self.fact = message  # what happened, without the advice
@@ -58,8 +63,8 @@ class ApiEditError(Exception):
         self.provider = provider
         self.status = status
         self.request_id = request_id
-        self.code = code
-        self.details = details
+        self.code = None if code is None else redact(code)
+        self.details = redact_data(details)
 
     def __str__(self) -> str:
         text = self.message
@@ -69,6 +74,26 @@ class ApiEditError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+
+def scrub_chain(exc: BaseException) -> BaseException:
+    """Cut `exc`'s `__cause__`/`__context__` chain when any exception in it holds a key
+    (an encoding error quoting a header, an SDK error quoting a request); returns `exc`."""
+    seen: list[BaseException] = []
+    link: BaseException | None = exc.__cause__ or exc.__context__
+    while link is not None and link not in seen:
+        seen.append(link)
+        try:
+            text = f"{link!r} {link.args!r} {vars(link)!r}"
+        except Exception:  # an exotic exception that cannot be shown: drop it to be safe
+            text = ""
+        if not text or contains_secret(text):
+            exc.__cause__ = None
+            exc.__context__ = None
+            exc.__suppress_context__ = True
+            break
+        link = link.__cause__ or link.__context__
+    return exc
 
 
 class ConfigurationError(ApiEditError):
@@ -145,7 +170,7 @@ class ContentBlockedError(ProviderError):
     def __init__(self, message: str, *, reason: str | None = None, text: str = "", **kw: Any):
         super().__init__(message, **kw)
         self.reason = reason
-        self.text = text
+        self.text = redact(text)
 
 
 class NoImageReturnedError(ProviderError):
@@ -153,7 +178,7 @@ class NoImageReturnedError(ProviderError):
 
     def __init__(self, message: str, *, text: str = "", reason: str | None = None, **kw: Any):
         super().__init__(message, **kw)
-        self.text = text
+        self.text = redact(text)
         self.reason = reason
 
 

@@ -22,6 +22,7 @@ import pluggy
 from . import hookspecs
 from .errors import (
     ApiEditError,
+    scrub_chain,
     NoImageReturnedError,
     PluginLoadError,
     ProviderError,
@@ -231,21 +232,41 @@ class Host:
         return None
 
     def _guarded(self, provider: str, hook: str, **kwargs: Any) -> Any:
-        """Like `_call`, but a plugin bug becomes a ProviderError naming the plugin."""
+        """Like `_call`, but a plugin bug becomes a ProviderError naming the plugin (and, after
+        a paid answer, saying it was billed). No error leaves with a chain that holds a key."""
+        failure: ApiEditError
         try:
             return self._call(provider, hook, **kwargs)
         except ApiEditError as exc:
             if exc.provider is None:
                 exc.provider = provider
-            raise
+            failure = exc
         except Exception as exc:
-            record = self._records.get(provider)
-            where = f"{record.distribution} {record.version}" if record and record.distribution else provider
-            raise ProviderError(
-                f"The {provider} plugin failed in {hook}: {type(exc).__name__}: {exc}. "
-                f"This is a bug in {where}; please report it.",
-                provider=provider,
-            ) from exc
+            failure = self._plugin_bug(provider, hook, exc, kwargs.get("settings"))
+        # Raised outside `except`, so that Python adds no context the scrub did not see.
+        raise scrub_chain(failure)
+
+    def _plugin_bug(self, provider: str, hook: str, exc: Exception, settings: Any) -> ProviderError:
+        record = self._records.get(provider)
+        where = f"{record.distribution} {record.version}" if record and record.distribution else provider
+        paid = list(settings.paid) if isinstance(settings, ProviderSettings) else []
+        billed, request_id = "", None
+        if paid:
+            request_id = paid[-1].request_id
+            saved = _keep_answer(provider, paid[-1])
+            billed = (
+                f" This happened after {self.get_provider(provider).label} answered a paid "
+                f"request (HTTP {paid[-1].status}), so it was billed; do not simply retry."
+                + (f" Its raw answer was saved to {saved}." if saved else "")
+            )
+        error = ProviderError(
+            f"The {provider} plugin failed in {hook}: {type(exc).__name__}: {exc}.{billed} "
+            f"This is a bug in {where}; please report it.",
+            provider=provider,
+            request_id=request_id,
+        )
+        error.__cause__ = exc
+        return error
 
     def settings(
         self,
@@ -382,6 +403,26 @@ class Host:
         # describes the model, so its limits were not checked.
         return attrs.evolve(result, warnings=(*result.warnings, *warnings),
                             info={**result.info, "model_verified": model.verified})
+
+
+def _keep_answer(provider: str, answer: Any) -> str | None:
+    """Save a paid answer no plugin could read (mode 0600), so that it is not lost."""
+    if not answer.content:
+        return None
+    import time
+
+    folder = cache_dir() / provider / "unread-answers"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tag = "".join(c for c in (answer.request_id or "answer") if c.isalnum() or c in "-_")[:64]
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{tag or 'answer'}.bin"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(answer.content)
+    except OSError as exc:
+        log.warning("The unread paid answer could not be saved: %s", exc)
+        return None
+    return str(path)
 
 
 _default: Host | None = None

@@ -8,12 +8,15 @@ A paid request whose outcome is unknown (read timeout, connection dropped or bod
 the request was sent) is never resent: the user gets an error saying it may have been billed.
 Requests that cost nothing (`billable=False`: model lists, task polling) are retried on those
 failures too. Paid requests also share their provider's process-wide concurrency limit and
-pause (see `limits`).
+pause (see `limits`). Whether a request was sent is decided by the transport (`apiedit.transport`:
+were any of its bytes written?), and every exchange ends at its overall deadline, however
+slowly the server trickles its answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -26,12 +29,15 @@ from .limits import limiter_for
 from .errors import (
     ApiEditError,
     CancelledError,
+    ConfigurationError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
 )
-from .origins import same_origin
+from .origins import display_url, same_origin
 from .redact import contains_secret, get_logger, redact
+from .settings import PaidAnswer
+from .transport import Watch, WatchedAdapter, watch
 
 if TYPE_CHECKING:
     from .settings import ProviderSettings
@@ -80,7 +86,7 @@ def session_for(provider: str) -> requests.Session:
         if session is None:
             session = ScopedSession()
             # urllib3 must not retry on its own: this module owns the policy.
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            adapter = WatchedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = "apiedit/0.1"
@@ -123,7 +129,45 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _never_connected(exc: requests.RequestException) -> bool:
+# What `session.request` raises when the transport fails (http.client and encoding errors
+# pass through requests unwrapped, e.g. a key that is not Latin-1 in a header).
+_TRANSPORT_ERRORS = (requests.RequestException, http.client.HTTPException, UnicodeError,
+                     ValueError, OSError)
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "x-amzn-requestid",
+                       "x-generation-id", "cf-ray")
+
+
+def _request_id(response: requests.Response) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        if response.headers.get(name):
+            return str(response.headers[name])
+    return None
+
+
+def _refused_here(exc: BaseException) -> bool:
+    """Errors `requests` raises while preparing a request, before any connection."""
+    return isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                            requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                            UnicodeError))
+
+
+def _adapter(session: requests.Session, url: str) -> Any:
+    try:
+        return session.get_adapter(url)
+    except requests.RequestException:
+        return None
+
+
+def _billed_note(billable: bool, sent: bool) -> str:
+    if not billable:
+        return ""
+    if not sent:
+        return " Nothing was sent, so nothing was billed."
+    return (" The request was sent and may have been billed, so it was not resent; "
+            "check your provider dashboard before trying again.")
+
+
+def _never_connected(exc: BaseException) -> bool:
     if isinstance(exc, requests.ConnectTimeout):
         return True
     return any(
@@ -166,29 +210,40 @@ class HttpClient:
         """Send and return a 2xx response, or raise a typed error.
 
         `billable` marks a request that may cost money if it runs; such requests are never
-        resent once the provider may have started on them.
+        resent once the provider may have started on them. `timeout` (default: the settings'
+        read timeout, i.e. the request's `timeout_s`) bounds each exchange as a whole:
+        connect, send and every byte of the answer, however slowly the server trickles it.
+        Retries (at most the policy's few) each get the same bound.
         """
         url = self.url(path)
         s = self.settings
         read_timeout = timeout or s.read_timeout
         mapper = map_error or (lambda r: error_from_response(r, s.label, provider=s.provider))
         counts = {"rate": 0, "connect": 0, "transient": 0}
+        watched = isinstance(_adapter(self.session, url), WatchedAdapter)
 
         limiter = limiter_for(s.provider) if billable else None
 
         def attempt() -> requests.Response:
             s.check_cancelled()
             if billable:
-                s.note_billable_sent()
-            try:
-                # a paid request waits for a slot of the provider's process-wide limit
-                with limiter.slot(s.cancel) if limiter else contextlib.nullcontext():
-                    s.check_cancelled()
-                    response = self.session.request(
-                        method, url, timeout=(s.connect_timeout, read_timeout), **kwargs
-                    )
-            except requests.RequestException as exc:
-                raise self._transport_error(exc, billable, read_timeout) from None
+                s.note_billable_sent()  # from here on, a cancel may leave a billed request
+            failure: ApiEditError | None = None
+            # a paid request waits for a slot of the provider's process-wide limit
+            with limiter.slot(s.cancel) if limiter else contextlib.nullcontext():
+                s.check_cancelled()
+                with watch(read_timeout) as call:
+                    try:
+                        response = self.session.request(
+                            method, url, timeout=(min(s.connect_timeout, read_timeout), read_timeout),
+                            **kwargs,
+                        )
+                    except _TRANSPORT_ERRORS as exc:
+                        # A foreign session cannot tell what it wrote: assume it was sent.
+                        sent = call.sent if watched else not _refused_here(exc)
+                        failure = self._transport_error(exc, billable, call, sent=sent)
+            if failure is not None:  # raised outside `except`: no chained exception holds a secret
+                raise failure
             if limiter is not None:
                 limiter.note_headers(response.headers)
             if response.status_code >= 400:
@@ -196,6 +251,9 @@ class HttpClient:
                 if limiter is not None and isinstance(error, RateLimitError) and error.retry_after:
                     limiter.pause_for(error.retry_after)  # every caller waits, not just this one
                 raise error
+            if billable:
+                s.paid.append(PaidAnswer(response.status_code, _request_id(response),
+                                         response.content if not kwargs.get("stream") else b""))
             return response
 
         def should_retry(state: tenacity.RetryCallState) -> bool:
@@ -230,7 +288,8 @@ class HttpClient:
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0
-            log.info("%s %s: %s; retrying in %.1f s", method, redact(url), type(exc).__name__, delay)
+            log.info("%s %s: %s; retrying in %.1f s", method, redact(display_url(url)),
+                     type(exc).__name__, delay)
             s.report(f"{s.label}: {type(exc).__name__}, retrying in {delay:.0f} s")
 
         retrying = tenacity.Retrying(
@@ -242,27 +301,45 @@ class HttpClient:
         )
         return retrying(attempt)
 
+    def _deadline_error(self, call: Watch, billable: bool, *, sent: bool = True) -> ApiEditError:
+        s = self.settings
+        billed = _billed_note(billable, sent)
+        return ProviderTimeoutError(
+            f"{s.label} did not finish answering within the call's deadline of "
+            f"{call.seconds:g} s (timeout_s), so the call was ended.{billed}",
+            provider=s.provider,
+        )
+
     def _transport_error(
-        self, exc: requests.RequestException, billable: bool, read_timeout: float
+        self, exc: BaseException, billable: bool, call: Watch, *, sent: bool
     ) -> ApiEditError:
         s = self.settings
-        if _never_connected(exc):
+        where = display_url(s.base_url)
+        if call.expired:
+            return self._deadline_error(call, billable, sent=sent)
+        if not sent and (_refused_here(exc)
+                         or not isinstance(exc, (requests.RequestException, OSError))):
+            # Refused by this machine before any byte was written: a bad key or base URL.
+            return ConfigurationError(
+                f"The request to {s.label} could not be sent ({type(exc).__name__}): the key "
+                f"or the base URL {where!r} holds characters HTTP does not allow. Nothing was "
+                "sent, so nothing was billed. Check the key (`apiedit keys set "
+                f"{s.provider}`) and the base URL.",
+                provider=s.provider,
+            )
+        if _never_connected(exc) or not sent:
             err: ApiEditError = ProviderUnavailableError(
-                f"Could not connect to {s.label} at {s.base_url} ({type(exc).__name__}). "
-                "Check the network, proxy and base URL.",
+                f"Could not connect to {s.label} at {where} ({type(exc).__name__}). "
+                "Check the network, proxy and base URL. Nothing was sent, so nothing was billed.",
                 provider=s.provider,
             )
             err._never_connected = True  # type: ignore[attr-defined]
             return err
-        billed = (
-            " The request was sent and may have been billed, so it was not resent; "
-            "check your provider dashboard before trying again."
-            if billable
-            else ""
-        )
+        billed = _billed_note(billable, sent)
         if isinstance(exc, requests.ReadTimeout):
             return ProviderTimeoutError(
-                f"{s.label} did not answer within {read_timeout:.0f} s.{billed}", provider=s.provider
+                f"{s.label} did not answer within {call.seconds:g} s.{billed}",
+                provider=s.provider,
             )
         return ProviderUnavailableError(
             f"The connection to {s.label} broke before the answer was complete "

@@ -26,6 +26,8 @@ from .types import ImageData
 __all__ = [
     "DECODE_FORMATS",
     "MAX_DECODE_PIXELS",
+    "MAX_INPUT_PIXELS",
+    "MAX_OUTPUT_BYTES",
     "b64decode_any",
     "b64encode",
     "encode",
@@ -46,6 +48,12 @@ MAX_DECODE_PIXELS: int = 80_000_000
 Read at call time, so it can be raised at runtime; Pillow's own hard limit
 (2 x ``PIL.Image.MAX_IMAGE_PIXELS``) still applies above it.
 """
+
+MAX_INPUT_PIXELS: int = 150_000_000
+"""The stated ceiling for input images (12000 x 12000 = 144 MP fits): anything up to it is
+decoded and downscaled to the model's pixel budget; above it the input is refused. Outputs
+keep `MAX_DECODE_PIXELS`. Pillow's hard limit (2 x ``PIL.Image.MAX_IMAGE_PIXELS``, about
+179 MP) stays above both."""
 
 DECODE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 """Pillow plugins tried on untrusted bytes (JPEG covers MPO); EPS, PSD and the rest never are."""
@@ -110,7 +118,8 @@ def _bomb_error(
     pixels: int, output: bool, size: tuple[int, int] | None = None
 ) -> InvalidInputError:
     claim = f"{size[0]}x{size[1]} = {pixels:,} pixels" if size else f"{pixels:,} pixels"
-    limit = min(MAX_DECODE_PIXELS, 2 * (Image.MAX_IMAGE_PIXELS or MAX_DECODE_PIXELS))
+    own = MAX_DECODE_PIXELS if output else MAX_INPUT_PIXELS
+    limit = min(own, 2 * (Image.MAX_IMAGE_PIXELS or own))
     if output:
         return InvalidInputError(
             f"The provider returned an image too large to decode safely ({claim}; the limit "
@@ -154,7 +163,7 @@ def _open_header(data: bytes, *, output: bool = False) -> Image.Image:
     w, h = img.size
     if w < 1 or h < 1:
         raise _undecodable(f"{w}x{h} pixels", output)
-    if w * h > MAX_DECODE_PIXELS:
+    if w * h > (MAX_DECODE_PIXELS if output else MAX_INPUT_PIXELS):
         raise _bomb_error(w * h, output, (w, h))
     return img
 
@@ -439,12 +448,24 @@ def _looks_complete(img: Image.Image, data: bytes) -> bool:
     return False
 
 
+MAX_OUTPUT_BYTES = 50 * 1024 * 1024
+"""The largest image accepted from a provider however it arrived (inline base64 or a
+download, where `apiedit.download` enforces the same figure while streaming)."""
+
+
 def normalize_output(data: bytes, declared_mime: str | None = None) -> ImageData:
     """Check a provider's bytes really are an image and label them by content, without re-encoding.
 
     PNG, JPEG and WebP whose framing shows them complete (PNG: every chunk CRC) are not decoded
     here, which would cost more than the download on loopback; anything else is decoded in full.
     """
+    if len(data) > MAX_OUTPUT_BYTES:
+        raise InvalidInputError(
+            f"The provider returned an image of {len(data) / 1e6:.0f} MB, over apiedit's "
+            f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MB limit for one image, so it was not "
+            "decoded. The request was answered, so it may have been billed; ask for a smaller "
+            "size or another output format."
+        )
     img = _open_header(data, output=True)
     if not _looks_complete(img, data):
         _load(img, data, output=True)

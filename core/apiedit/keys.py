@@ -15,16 +15,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError, UntrustedBaseURLError
 from .origins import display_url, origin_of
 from .paths import config_dir
-from .redact import register_secret
+from .redact import get_logger, register_secret
 from .types import ProviderInfo
 
 __all__ = [
+    "check_key",
     "delete_key",
     "key_file",
     "key_source",
@@ -40,14 +42,75 @@ __all__ = [
 ]
 
 KEY_FILE_NAME = "keys.json"
+log = get_logger("apiedit.keys")
+
+
+def check_key(key: str, label: str, provider: str) -> str:
+    """`key` (stripped), or a ConfigurationError naming the first character no HTTP header
+    may carry (control, whitespace, zero-width, beyond Latin-1) by position, never the key."""
+    key = key.strip()
+    for position, char in enumerate(key, start=1):
+        category = unicodedata.category(char)
+        if category[0] in "CZ" or ord(char) > 0xFF or char.isspace():
+            name = unicodedata.name(char, "a control character")
+            raise ConfigurationError(
+                f"The {label} API key has an invalid character at position {position} of "
+                f"{len(key)} (U+{ord(char):04X} {name}); keys are plain letters, digits and "
+                "punctuation, so it was probably pasted with something extra. Nothing was sent. "
+                f"Copy the key again and set it with `apiedit keys set {provider}` (or fix the "
+                "environment variable or the node's key).",
+                provider=provider,
+            )
+    return key
 
 
 def key_file() -> Path:
     return config_dir() / KEY_FILE_NAME
 
 
+def _secure(path: Path, *, writing: bool = False) -> None:
+    """Keep the key file 0600 and its folder 0700, checked on every read and write.
+
+    Group- or world-readable ones are fixed with a warning (an old apiedit, a copy, a
+    umask). A world-writable folder is refused for writing: anyone could swap the file.
+    """
+    if os.name != "posix":
+        return
+    folder = path.parent
+    try:
+        folder_mode = folder.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if folder_mode & 0o002:
+        if writing:
+            raise ConfigurationError(
+                f"The config folder {folder} is writable by every user (mode {folder_mode:o}), "
+                f"so keys are not stored there. Run `chmod 700 {folder}` and try again."
+            )
+        log.warning("The config folder %s is writable by every user (mode %o): anyone could "
+                    "replace the key file. Run `chmod 700 %s` and check the keys.", folder,
+                    folder_mode, folder)
+    for target, wanted in ((folder, 0o700), (path, 0o600)):
+        if target == folder and folder_mode & 0o002:
+            continue  # the user must look at it: fixing it silently would hide a swap
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            try:
+                os.chmod(target, wanted)
+            except OSError as exc:
+                log.warning("%s is readable by other users (mode %o) and could not be fixed "
+                            "(%s); run `chmod %o %s`.", target, mode, exc, wanted, target)
+                continue
+            log.warning("%s was readable by other users (mode %o); changed to %o.", target,
+                        mode, wanted)
+
+
 def _read() -> dict[str, dict[str, Any]]:
     path = key_file()
+    _secure(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -63,6 +126,7 @@ def _read() -> dict[str, dict[str, Any]]:
 def _write(data: dict[str, dict[str, Any]]) -> None:
     path = key_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _secure(path, writing=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys-", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
@@ -86,10 +150,10 @@ def store_key(provider: str, api_key: str, *, base_url: str | None = None) -> Pa
     With `base_url` the key belongs to that relay: it is sent to the relay's origin only, and
     the relay never receives the provider's own key.
     """
-    api_key = api_key.strip()
+    register_secret(api_key.strip())
+    api_key = check_key(api_key, provider, provider)
     if not api_key:
         raise ConfigurationError("The key is empty; nothing was stored.")
-    register_secret(api_key)
     data = _read()
     entry = data.setdefault(provider, {})
     if base_url:
@@ -191,11 +255,11 @@ def resolve_key(info: ProviderInfo, explicit: str | None = None) -> str | None:
     for candidate in (explicit, *(os.environ.get(v) for v in info.key_env_vars)):
         if candidate and candidate.strip():
             register_secret(candidate.strip())
-            return candidate.strip()
+            return check_key(candidate, info.label, info.id)
     stored = _entry(info.id).get("api_key")
     if isinstance(stored, str) and stored.strip():
         register_secret(stored.strip())
-        return stored.strip()
+        return check_key(stored, info.label, info.id)
     return None
 
 
@@ -252,7 +316,7 @@ def _relay_key(info: ProviderInfo, origin: str) -> str | None:
     key = relay.get("api_key") if isinstance(relay, dict) else None
     if isinstance(key, str) and key.strip():
         register_secret(key.strip())
-        return key.strip()
+        return check_key(key, info.label, info.id)
     return None
 
 

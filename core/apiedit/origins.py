@@ -26,6 +26,10 @@ def origin_of(url: str) -> str:
         raise ConfigurationError(f"{display_url(url)!r} is not a valid URL ({exc}).") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if any(c.isspace() or ord(c) < 0x21 for c in host):
+        raise ConfigurationError(
+            f"{display_url(url)!r} has a space or control character in its host name."
+        )
     if scheme not in _DEFAULT_PORTS or not host:
         raise ConfigurationError(
             f"{display_url(url)!r} is not an http:// or https:// URL with a host name."

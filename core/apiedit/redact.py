@@ -9,8 +9,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import Any
 
-__all__ = ["MASK", "RedactingFilter", "contains_secret", "get_logger", "redact", "register_secret"]
+__all__ = [
+    "MASK", "RedactingFilter", "contains_secret", "get_logger", "redact", "redact_data",
+    "register_secret",
+]
 
 MASK = "***"
 _MIN_SECRET_LEN = 6
@@ -24,6 +28,7 @@ _SHAPES = [
     re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?(?:bearer|basic|token)\s+)[^\s'\",}]+"),
     re.compile(r"(?i)((?:x-goog-api-key|x-api-key|api-key|api_key|apikey)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"),
     re.compile(r"(?i)([?&](?:key|api_key|apikey|access_token|token)=)[^&\s'\"#]+"),
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^\s/?#@'\"]+(?=@)"),  # user:password@ in a URL
 ]
 
 
@@ -55,6 +60,17 @@ def redact(text: object) -> str:
     for shape in _SHAPES:
         out = shape.sub(lambda m: m.group(1) + MASK, out)
     return out
+
+
+def redact_data(value: Any) -> Any:
+    """`value` with every string inside (dict keys and values, list items) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_data(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_data(v) for v in value)
+    return value
 
 
 class RedactingFilter(logging.Filter):

@@ -17,7 +17,7 @@ from .redact import MASK
 if TYPE_CHECKING:
     from .http import HttpClient
 
-__all__ = ["CancelToken", "ProviderSettings"]
+__all__ = ["CancelToken", "PaidAnswer", "ProviderSettings"]
 
 
 class CancelToken(threading.Event):
@@ -31,6 +31,16 @@ class CancelToken(threading.Event):
 
     def note_billable_sent(self) -> None:
         self.billable_sent = True
+
+
+@attrs.frozen
+class PaidAnswer:
+    """A billable request the provider answered with success: kept for the call, so that a
+    plugin that then fails to read it can still say it was billed and hand the answer over."""
+
+    status: int
+    request_id: str | None
+    content: bytes = attrs.field(repr=False)
 
 
 def _mask(value: str | None) -> str:
@@ -51,6 +61,7 @@ class ProviderSettings:
     cache_dir: Path | None = None
     cancel: threading.Event | None = attrs.field(default=None, eq=False, repr=False)
     progress: Callable[[str], None] | None = attrs.field(default=None, eq=False, repr=False)
+    paid: list[PaidAnswer] = attrs.field(factory=list, eq=False, repr=False)  # filled by http
 
     def require_key(self) -> str:
         """The key, or a MissingKeyError telling the user exactly where to put one."""

@@ -188,6 +188,8 @@ class ModelInfo:
     resolutions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     max_n: int = 1
     max_input_pixels: int | None = None  # inputs are downscaled to this budget
+    max_prompt_chars: int | None = None  # longer prompts are refused before sending; None:
+    # no published limit, the provider judges (its refusal comes back as a typed error)
     retired: bool = False
     replacement: str | None = None  # what to use instead when retired or deprecated
     listed: bool = True  # False for a free-text id that no model list knows yet
@@ -217,6 +219,7 @@ class ModelInfo:
             "resolutions": list(self.resolutions),
             "max_n": self.max_n,
             "max_input_pixels": self.max_input_pixels,
+            "max_prompt_chars": self.max_prompt_chars,
             "retired": self.retired,
             "replacement": self.replacement,
             "listed": self.listed,

@@ -43,6 +43,12 @@ def check_request(request: EditRequest, model: ModelInfo, provider: ProviderInfo
         raise UnsupportedFeatureError(f"{name} has been retired by {provider.label}{when}.{instead}")
     if not request.prompt.strip():
         raise InvalidInputError("The prompt is empty: describe the image you want or the edit to make.")
+    limit = model.max_prompt_chars
+    if limit is not None and len(request.prompt) > limit:
+        raise InvalidInputError(
+            f"The prompt has {len(request.prompt):,} characters; {name} takes at most "
+            f"{limit:,}. Shorten it (nothing was sent)."
+        )
     if count == 0 and not model.supports(Capability.GENERATE):
         raise UnsupportedFeatureError(f"{name} only edits images:", hint="connect at least one input image.",
                                       hint_id="needs_image")

@@ -86,3 +86,17 @@ def test_a_missing_file_is_not_retried(files: Files) -> None:
     with pytest.raises(ProviderUnavailableError, match="HTTP 404"):
         download_image(f"{files.base_url}/_files/nope.png", settings(files.base_url))
     assert len(files.requests_to("/_files")) == 1
+
+
+def test_a_trickling_download_ends_at_its_deadline(files: Files) -> None:
+    import time
+
+    from apiedit.errors import ProviderTimeoutError
+    from apiedit.testing.emulator import Fault
+
+    url = files.serve_bytes(png(), "image/png")
+    files.inject(Fault(method="GET", path="/_files/", trickle=1.0, times=0))
+    started = time.monotonic()
+    with pytest.raises(ProviderTimeoutError, match="within 2 s"):
+        download_image(url, settings(files.base_url), timeout=2)
+    assert time.monotonic() - started < 3.0

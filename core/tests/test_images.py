@@ -298,29 +298,34 @@ def test_bomb_header_far_beyond_pillows_limit_is_refused_quickly() -> None:
     assert time.perf_counter() - started < 0.5
 
 
-def test_bomb_just_above_our_limit_is_refused_with_its_size() -> None:
-    with pytest.raises(InvalidInputError, match=r"9000x9000 = 81,000,000 pixels"):
-        open_image(png_header_only(9000, 9000))  # below Pillow's own threshold
+def test_input_bomb_just_above_the_input_ceiling_is_refused_with_its_size() -> None:
+    with pytest.raises(InvalidInputError, match=r"13000x12000 = 156,000,000 pixels"):
+        open_image(png_header_only(13000, 12000))  # below Pillow's own hard limit
+
+
+def test_output_bomb_above_the_output_limit_is_refused_with_its_size() -> None:
+    with pytest.raises(InvalidInputError, match=r"provider returned .*9000x9000 = 81,000,000"):
+        images.normalize_output(png_header_only(9000, 9000))
 
 
 def test_bomb_in_pillows_warning_range_raises_no_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any Pillow warning would surface as an exception
         with pytest.raises(InvalidInputError, match="too large to decode safely"):
-            open_image(png_header_only(12_000, 10_000))
+            open_image(png_header_only(13_000, 12_000))
 
 
 def test_real_small_file_with_huge_dimensions_is_refused_without_decoding() -> None:
-    bomb = save(Image.new("1", (10_000, 9_000)), "PNG")  # 90 Mpx in a few kB
+    bomb = save(Image.new("1", (13_000, 12_000)), "PNG")  # 156 Mpx in a few kB
     assert len(bomb) < 100_000
     started = time.perf_counter()
-    with pytest.raises(InvalidInputError, match="10000x9000"):
+    with pytest.raises(InvalidInputError, match="13000x12000"):
         open_image(bomb)
     assert time.perf_counter() - started < 0.5
 
 
 def test_decode_limit_can_be_lowered_at_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 10_000)
+    monkeypatch.setattr(images, "MAX_INPUT_PIXELS", 10_000)
     palette = Image.new("P", (200, 100))
     with pytest.raises(InvalidInputError, match="the limit is 10,000"):
         open_image(save(palette, "PNG"))

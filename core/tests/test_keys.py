@@ -88,3 +88,36 @@ def test_corrupt_key_file_is_a_clear_error() -> None:
     keys.key_file().write_text("{not json")
     with pytest.raises(ConfigurationError, match="could not be read"):
         keys.resolve_key(INFO)
+
+
+def test_an_existing_open_folder_and_key_file_are_made_private_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = keys.store_key("acme", "file-key-123456")
+    os.chmod(path.parent, 0o755)
+    os.chmod(path, 0o644)
+    assert keys.resolve_key(INFO) == "file-key-123456"  # a read checks and fixes
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("644" in m and str(path) in m for m in warned), warned
+    assert any("755" in m for m in warned), warned
+    assert not any("file-key-123456" in m for m in warned)
+
+
+def test_keys_are_not_written_into_a_world_writable_folder() -> None:
+    path = keys.store_key("acme", "file-key-123456")
+    os.chmod(path.parent, 0o777)
+    with pytest.raises(ConfigurationError, match="chmod 700"):
+        keys.store_key("acme", "file-key-654321")
+    os.chmod(path.parent, 0o700)
+    assert keys.resolve_key(INFO) == "file-key-123456"
+
+
+@pytest.mark.parametrize("bad", ["abc\ndef1234", "abc\u200bdef1234", "abc\u00a0def1234",
+                                 "abc\u4e2ddef1234", "abc\x00def1234"])
+def test_a_key_with_a_character_http_cannot_carry_is_refused_by_position(bad: str) -> None:
+    with pytest.raises(ConfigurationError, match="position 7") as caught:
+        keys.store_key("acme", "sk-" + bad)
+    assert "sk-" + bad not in repr(caught.value.args) and bad not in str(caught.value)
+    assert not keys.key_file().exists()

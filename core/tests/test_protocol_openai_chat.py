@@ -245,14 +245,19 @@ def test_content_filter_finish_is_content_blocked_with_the_native_reason(
     assert caught.value.reason == "IMAGE_SAFETY"
 
 
-def test_refusal_worded_text_without_flags_is_content_blocked(relay: RelayEmulator,
-                                                              settings: ProviderSettings) -> None:
+@pytest.mark.parametrize("text", ["I'm sorry, I cannot generate images of real people.",
+                                  "I can't wait to make this one for you! Drawing it now."])
+def test_text_without_a_refusal_flag_is_no_image_with_the_text(relay: RelayEmulator,
+                                                               settings: ProviderSettings,
+                                                               text: str) -> None:
+    """Wording decides nothing (harmless replies start with "I can't" too); only the
+    provider's structured signal makes a ContentBlockedError."""
     relay.route("POST", r"/chat/completions", lambda r, m: {"id": "gen-x", "choices": [{
-        "finish_reason": "stop", "message": {"role": "assistant",
-                                             "content": "I'm sorry, I cannot generate images of real people."}}]},
+        "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]},
         billable=True)
-    with pytest.raises(ContentBlockedError):
+    with pytest.raises(NoImageReturnedError) as caught:
         run(settings)
+    assert caught.value.text == text and text in str(caught.value)
 
 
 def test_empty_choices_is_no_image_error(relay: RelayEmulator, settings: ProviderSettings) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -22,6 +23,7 @@ import attrs
 from ..errors import ApiEditError, CancelledError
 from ..redact import get_logger
 from ..types import Capability, EditRequest, EditResult, ImageData, Turn
+from .claims import Claim, claim_turn, release_claim
 from .requestkey import request_key
 from .store import ConversationStore, Exchange, TurnHead, check_name, default_store, store_at
 
@@ -34,6 +36,21 @@ log = get_logger("apiedit.conversation")
 
 NATIVE = "native"
 LAST_IMAGE = "last_image"
+DEFAULT_TIMEOUT_S = 300.0  # the host's default deadline when a request sets none
+CLAIM_POLL_S = 0.1  # how often a waiting sender looks for the other sender's answer
+
+
+@attrs.frozen
+class _Claimed:
+    state: str
+    claim: Claim
+    result: EditResult | None = None
+
+
+def _tell(progress: Callable[[str], None] | None, text: str) -> None:
+    if progress is not None:
+        with suppress(Exception):  # a broken progress sink must not fail the turn
+            progress(text)
 
 
 def _resolve_store(store: ConversationStore | str | os.PathLike[str] | None) -> ConversationStore:
@@ -159,22 +176,67 @@ class Conversation:
         if "history" in request_fields:
             raise TypeError("send() takes no history: the conversation supplies it")
         request = EditRequest(model=model, prompt=prompt, images=_wrap(images), **request_fields)
+        claim = None
+        if dedupe:
+            claim = self._claim(provider, request, use_last_image, cancel, progress)
+            if claim.state == "stored":
+                return claim.result  # type: ignore[return-value]
+        try:
+            return self._send_claimed(
+                provider, request, claim.claim if claim else None, use_last_image,
+                api_key=api_key, base_url=base_url, trust_base_url=trust_base_url,
+                allow_unlisted=allow_unlisted, cancel=cancel, progress=progress,
+            )
+        finally:
+            if claim is not None:
+                release_claim(self.store._db, self.name, claim.claim)
+
+    def _claim(self, provider: str, request: EditRequest, use_last_image: bool,
+               cancel: threading.Event | None, progress: Callable[[str], None] | None) -> Any:
+        """Wait until this turn is stored by another sender, or the caller holds its claim."""
+        lease = 2 * (request.timeout_s or DEFAULT_TIMEOUT_S) + 60
+
+        def key_for(parent: str | None) -> str:
+            return request_key(provider, request, use_last_image=use_last_image, parent_key=parent)
+
+        told = False
+        while True:
+            claim = claim_turn(self.store._db, self.name, key_for, lease_s=lease)
+            if claim.state == "stored":
+                log.info("Conversation %r: the request repeats turn %d; returning its stored "
+                         "answer without calling %s.", self.name, claim.turn, provider)
+                _tell(progress, f"Turn {claim.turn} repeated: using its stored answer (not billed).")
+                stored = next((e for e in self.store.exchanges(self.name)
+                               if e.turn == claim.turn), None)
+                if stored is not None:  # else pruned or reset meanwhile: look again
+                    return _Claimed("stored", claim, self._stored_result(stored))
+                continue
+            if claim.state == "mine":
+                return _Claimed("mine", claim)
+            if not told:
+                told = True
+                log.info("Conversation %r: another sender is already sending this turn; "
+                         "waiting for its answer.", self.name)
+                _tell(progress, "The same turn is being sent elsewhere: waiting for its answer "
+                                "(billed once).")
+            if cancel is not None and cancel.wait(CLAIM_POLL_S):
+                raise CancelledError("Cancelled by the user.", provider=provider)
+            if cancel is None:
+                time.sleep(CLAIM_POLL_S)
+
+    def _send_claimed(
+        self, provider: str, request: EditRequest, claim: Claim | None, use_last_image: bool, *,
+        api_key: str | None, base_url: str | None, trust_base_url: bool, allow_unlisted: bool,
+        cancel: threading.Event | None, progress: Callable[[str], None] | None,
+    ) -> EditResult:
+        prompt, model = request.prompt, request.model
         # Only what this turn sends is loaded: the turn list first (no images, no state), then
         # the native run's turns, or just the one image a last-image turn continues from.
         heads = self.store.heads(self.name)
-        last = heads[-1] if heads else None
-        if dedupe and last is not None:
-            again = request_key(provider, request, use_last_image=use_last_image,
-                                parent_key=last.parent_key)
-            stored = self.store.last_exchange(self.name) if again == last.request_key else None
-            if stored is not None and stored.request_key == again:
-                log.info("Conversation %r: the request repeats turn %d; returning its stored "
-                         "answer without calling %s.", self.name, stored.turn, provider)
-                if progress is not None:
-                    with suppress(Exception):  # a broken progress sink must not fail the turn
-                        progress(f"Turn {stored.turn} repeated: using its stored answer (not billed).")
-                return self._stored_result(stored)
-        parent = last.request_key if last else None
+        if claim is not None:
+            parent = claim.parent_key
+        else:
+            parent = heads[-1].request_key if heads else None
         key = request_key(provider, request, use_last_image=use_last_image, parent_key=parent)
 
         host = self.host

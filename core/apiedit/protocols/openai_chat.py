@@ -94,13 +94,6 @@ _MARKDOWN_IMAGE = re.compile(
 )
 _DATA_URI = re.compile(r"data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/=_-]+")
 _BARE_URL = re.compile(r"https?://[^\s<>\"'()\[\]]+")
-_REFUSAL = re.compile(
-    r"^\W*(?:I'?m sorry|I am sorry|sorry|I can(?:'|’)?t|I cannot|I'?m (?:not able|unable)|"
-    r"I am (?:not able|unable)|I won(?:'|’)?t|I will not)\b.{0,200}?\b(?:generat|creat|produc|"
-    r"make|draw|edit|help|assist|fulfil|comply|provide)",
-    re.IGNORECASE | re.DOTALL,
-)
-
 
 # ---- requests --------------------------------------------------------------------------------
 
@@ -405,18 +398,16 @@ def raise_for_missing_image(answer: ChatAnswer, settings: ProviderSettings) -> N
             "Rephrase the prompt, use other input images, or use another model.",
             reason=reason, text=text, **kw,
         )
-    if text and _REFUSAL.match(text):
-        raise ContentBlockedError(
-            f"{label}'s model declined to make this image (refusal).{said} "
-            "Rephrase the prompt or use another model.",
-            reason="refusal", text=text, **kw,
-        )
+    # The rule for text-only answers, the same for every provider: a refusal is what the
+    # provider flags as one (a `refusal` field, a content-filter or safety finish reason);
+    # anything else is NoImageReturnedError carrying the text, never a guess from wording.
     finish = answer.native_finish_reason or answer.finish_reason
     why = f" (finish reason {finish})" if finish not in (None, "stop", "STOP") else ""
     if answer.finish_reason == "length":
         hint = "The answer was cut off; shorten the conversation and try again."
     else:
-        hint = "Ask explicitly for an image, try again, or pick a model that outputs images."
+        hint = ("If the text declines the request, rephrase the prompt; otherwise ask "
+                "explicitly for an image, or pick a model that outputs images.")
     raise NoImageReturnedError(
         f"{label} answered without an image{why}.{said} {hint}",
         text=text, reason=finish, **kw,

@@ -237,6 +237,7 @@ class Fault:
     delay: float = 0.0  # seconds to wait after reading the body, before answering
     drop: Literal["before_body", "after_body"] | None = None
     truncate: bool = False
+    trickle: float = 0.0  # seconds between the answer body's bytes (a server that drips)
     billable: bool | None = None
     hits: int = field(default=0, init=False, compare=False)  # requests it has applied to so far
 
@@ -676,7 +677,8 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
             self._drop()
             return
         self._send(self._response(request, route, match, allowed, fault),
-                   truncate=fault is not None and fault.truncate)
+                   truncate=fault is not None and fault.truncate,
+                   trickle=fault.trickle if fault is not None else 0.0)
 
     def _response(self, request: RecordedRequest, route: _Route | None, match: re.Match[str] | None,
                   allowed: list[str], fault: Fault | None) -> Response:
@@ -742,14 +744,21 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
 
     # -- answer
 
-    def _send(self, response: Response, truncate: bool = False) -> None:
+    def _send(self, response: Response, truncate: bool = False, trickle: float = 0.0) -> None:
         data, headers = response.render()
         self.send_response(response.status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and trickle > 0:
+            self.wfile.flush()
+            for index in range(len(data)):
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+                if not self.server.emulator.sleep(trickle):
+                    break
+        elif self.command != "HEAD":
             self.wfile.write(data[: len(data) // 2] if truncate else data)
         self.wfile.flush()
         if truncate:

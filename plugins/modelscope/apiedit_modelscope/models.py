@@ -43,6 +43,7 @@ _QWEN_RATIOS = {
 _EDIT_INPUT_PIXELS = 1328 * 1328
 _QWEN_MAX_SIDE = 1664  # "Qwen-Image 64x64-1664x1664" (API parameter table)
 _FLUX_MAX_SIDE = 1024  # "FLUX 64x64-1024x1024"
+_MAX_PROMPT_CHARS = 1999  # "length < 2000" for prompt and negative_prompt (wire.MAX_PROMPT_CHARS)
 
 
 def _t2i(model_id: str, label: str, max_side: int | None, ratios: dict[str, str] | None = None) -> ModelInfo:
@@ -52,6 +53,7 @@ def _t2i(model_id: str, label: str, max_side: int | None, ratios: dict[str, str]
         capabilities=_T2I,
         aspect_ratios=tuple(ratios or ()),
         max_n=4,  # one image per task; the plugin submits one task per image
+        max_prompt_chars=_MAX_PROMPT_CHARS,
         extra={"max_side": max_side, "aspect_ratio_sizes": dict(ratios or {})},
     )
 
@@ -71,6 +73,7 @@ def _editor(
         max_input_images=max_images,
         max_n=4,
         max_input_pixels=_EDIT_INPUT_PIXELS,
+        max_prompt_chars=_MAX_PROMPT_CHARS,
         extra={
             "max_side": max_side,
             "accepts_data_urls": data_urls,  # UNCONFIRMED (§5.3); the original project relied on it

@@ -138,6 +138,7 @@ def _info(
         resolutions=resolutions,
         max_n=fam.max_n,
         max_input_pixels=fam.max_input_pixels,
+        max_prompt_chars=fam.max_prompt,
         retired=retired,
         replacement=replacement,
         listed=listed,
