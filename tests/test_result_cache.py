@@ -95,6 +95,6 @@ def test_the_cli_uses_the_cache_and_no_cache_turns_it_off(setup) -> None:
     cli("-p", "a red fox", "--seed", "5")
     second = cli("-p", "a red fox", "--seed", "5")
     assert emulator.billable_count == 1
-    assert "cached result" in second.stderr
+    assert "cached result (not sent, not billed again)" in second.stderr
     cli("-p", "a red fox", "--seed", "5", "--no-cache")
     assert emulator.billable_count == 2

@@ -145,7 +145,10 @@ def cached_edit(host: Host, provider: str, request: EditRequest, *, cache: bool 
                 progress("Identical request answered before: using the cached result (not billed).")
             except Exception:  # a broken progress sink must not fail the call
                 pass
-        return hit
+        # said in the result too: a progress line may not be shown (no terminal)
+        note = ("The identical request was answered before: this is the cached result (not "
+                "sent, not billed again); turn the cache off for a new picture.")
+        return attrs.evolve(hit, warnings=(*hit.warnings, note))
     result = host.edit(provider, request, **options)
     try:
         _save(path, result)
