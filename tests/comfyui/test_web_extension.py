@@ -294,7 +294,7 @@ def test_a_failed_refresh_is_shown_with_its_reason_and_the_list_stays(browser, s
             browser.page.wait_for_timeout(50)  # lets Playwright deliver the dialog event
     finally:
         emulators["openai"].valid_keys = None
-    assert browser.requests[-1] == "apiedit/models?provider=openai&refresh=1"
+    assert browser.requests[-1] == f"{ROUTES}/models?provider=openai&refresh=1"
     kind, message = browser.dialogs[-1]
     assert kind == "alert" and "openai: the model list could not be refreshed" in message
     assert "rejected the API key" in message
