@@ -8,11 +8,12 @@ accept any subset of them (pluggy passes only the ones it names, and never ones 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pluggy
 
 if TYPE_CHECKING:
+    from .batch.types import BatchItem, BatchJob, BatchLine, BatchStatus
     from .settings import ProviderSettings
     from .types import EditRequest, EditResult, ModelInfo, ProviderInfo
 
@@ -58,4 +59,59 @@ def model_info(model: str, settings: ProviderSettings) -> ModelInfo | None:
     """Optional: what the plugin knows about an id no list shows (its family's limits), or None.
 
     .. versionadded:: 0.2
+    """
+
+
+# ---- native batch APIs (optional; see apiedit.batch.types for the contract) ------------------
+@hookspec(firstresult=True)
+def supports_batch(model: str, settings: ProviderSettings) -> bool:
+    """Optional: whether `model` can go through the provider's native batch API (no I/O).
+
+    A plugin with `submit_batch` but without this hook is asked for every model.
+
+    .. versionadded:: 0.3
+    """
+
+
+@hookspec(firstresult=True)
+def submit_batch(
+    model: str,
+    lines: Sequence[BatchLine],
+    token: str,
+    journal: Callable[[BatchJob], None],
+    settings: ProviderSettings,
+) -> Sequence[BatchJob]:
+    """Optional: send `lines` (all for `model`) as native batch job(s); return every job.
+
+    Idempotent per `token`: jobs already carrying it (a resume after a crash) are returned, not
+    created again. Call `journal(job)` right after creating each job, before creating the next,
+    so that core has recorded it before anything else can fail. Uploading inputs is free;
+    creating a job is the paid step (mark it `billable`).
+
+    .. versionadded:: 0.3
+    """
+
+
+@hookspec(firstresult=True)
+def poll_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    """Optional: the job's current state (one cheap GET; core decides when to call again).
+
+    .. versionadded:: 0.3
+    """
+
+
+@hookspec(firstresult=True)
+def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[BatchItem]:
+    """Optional: the finished job's outcomes, streamed one `BatchItem` per line (never the whole
+    result file in memory); lines missing from the results come back as errors.
+
+    .. versionadded:: 0.3
+    """
+
+
+@hookspec(firstresult=True)
+def cancel_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    """Optional: ask the provider to cancel; finished lines stay fetchable.
+
+    .. versionadded:: 0.3
     """
