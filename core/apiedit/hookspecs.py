@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .pricing import Price
     from .settings import ProviderSettings
     from .types import EditRequest, EditResult, ModelInfo, ProviderInfo
 
@@ -58,4 +59,15 @@ def model_info(model: str, settings: ProviderSettings) -> ModelInfo | None:
     """Optional: what the plugin knows about an id no list shows (its family's limits), or None.
 
     .. versionadded:: 0.2
+    """
+
+
+@hookspec(firstresult=True)
+def price(model: str, request: EditRequest, settings: ProviderSettings) -> Price | None:
+    """Optional: the published price of one output image of `request`, or None if unknown.
+
+    No I/O (the settings carry no key): answer from a table whose rows name their source
+    and date. Never a guess; None makes the estimate say "price unknown".
+
+    .. versionadded:: 0.3
     """
