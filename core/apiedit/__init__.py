@@ -57,6 +57,7 @@ __all__ = [
     "ConfigurationError",
     "ContentBlockedError",
     "Conversation",
+    "CostEstimate",
     "ConversationMode",
     "EditRequest",
     "EditResult",
@@ -66,6 +67,7 @@ __all__ = [
     "ModelInfo",
     "NoImageReturnedError",
     "PluginLoadError",
+    "Price",
     "ProviderError",
     "ProviderInfo",
     "ProviderTimeoutError",
@@ -79,21 +81,30 @@ __all__ = [
     "UnsupportedFeatureError",
     "default_model",
     "edit",
+    "estimate_cost",
     "get_provider",
     "hookimpl",
     "list_models",
     "plugin_failures",
     "plugins",
     "providers",
+    "reported_cost",
     "supports_conversation",
 ]
 
 
-_LAZY = {"Conversation": "apiedit.conversation"}
+_LAZY = {
+    "Conversation": "apiedit.conversation",
+    "CostEstimate": "apiedit.pricing",
+    "Price": "apiedit.pricing",
+    "estimate_cost": "apiedit.pricing",
+    "reported_cost": "apiedit.pricing",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """`apiedit.Conversation` is imported on first use, so `import apiedit` needs no sqlite3."""
+    """`apiedit.Conversation` (and the pricing names) are imported on first use, so
+    `import apiedit` needs no sqlite3 and loads no host."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'apiedit' has no attribute {name!r}")

@@ -14,6 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .batch.types import BatchItem, BatchJob, BatchLine, BatchStatus
+    from .pricing import Price
     from .settings import ProviderSettings
     from .types import EditRequest, EditResult, ModelInfo, ProviderInfo
 
@@ -112,6 +113,17 @@ def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[B
 @hookspec(firstresult=True)
 def cancel_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
     """Optional: ask the provider to cancel; finished lines stay fetchable.
+
+    .. versionadded:: 0.3
+    """
+
+
+@hookspec(firstresult=True)
+def price(model: str, request: EditRequest, settings: ProviderSettings) -> Price | None:
+    """Optional: the published price of one output image of `request`, or None if unknown.
+
+    No I/O (the settings carry no key): answer from a table whose rows name their source
+    and date. Never a guess; None makes the estimate say "price unknown".
 
     .. versionadded:: 0.3
     """

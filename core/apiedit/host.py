@@ -351,6 +351,19 @@ class Host:
         self.get_provider(provider)
         return bool(self._guarded(provider, "supports_conversation", model=model))
 
+    def price(self, provider: str, request: EditRequest) -> Any:
+        """The plugin's `Price` for one output image of `request`, or None (no hook, no row).
+
+        No I/O: the plugin gets settings with no key and the default base URL, so it cannot
+        make a paid call; a plugin bug still becomes a ProviderError naming the plugin."""
+        info = self.get_provider(provider)
+        settings = ProviderSettings(
+            provider=provider, label=info.label, base_url=info.default_base_url,
+            key_env_vars=info.key_env_vars, cache_dir=cache_dir() / provider,
+        )
+        return self._guarded(provider, "price", model=request.model.strip(), request=request,
+                             settings=settings)
+
     def edit(
         self,
         provider: str,

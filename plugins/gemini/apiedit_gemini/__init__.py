@@ -6,9 +6,14 @@ APIEDIT_GEMINI_API_VERSION (default v1beta). No SDK is imported until the first 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import apiedit
 from apiedit import ConversationMode, EditRequest, EditResult, ModelInfo, ProviderInfo
 from apiedit.settings import ProviderSettings
+
+if TYPE_CHECKING:
+    from apiedit.pricing import Price
 
 __version__ = "0.1.0"
 
@@ -56,3 +61,10 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
     from .generate import generate_images
 
     return generate_images(request, settings)
+
+
+@apiedit.hookimpl
+def price(model: str, request: EditRequest) -> Price | None:
+    from .prices import price_for
+
+    return price_for(model, request)

@@ -12,6 +12,7 @@ import apiedit
 from apiedit import ConversationMode, ProviderInfo
 
 if TYPE_CHECKING:
+    from apiedit.pricing import Price
     from apiedit import EditRequest, EditResult, ModelInfo
     from apiedit.settings import ProviderSettings
 
@@ -57,3 +58,9 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
 @apiedit.hookimpl
 def supports_conversation(model: str) -> bool:
     return False
+
+@apiedit.hookimpl
+def price(model: str, request: EditRequest) -> Price | None:
+    from .prices import price_for
+
+    return price_for(model, request)

@@ -8,6 +8,7 @@ import apiedit
 from apiedit.types import ConversationMode, ProviderInfo
 
 if TYPE_CHECKING:
+    from apiedit.pricing import Price
     from apiedit.settings import ProviderSettings
     from apiedit.types import EditRequest, EditResult, ModelInfo
 
@@ -52,3 +53,9 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
 @apiedit.hookimpl
 def supports_conversation(model: str) -> bool:
     return False
+
+@apiedit.hookimpl
+def price(model: str, request: EditRequest) -> Price | None:
+    from .prices import price_for
+
+    return price_for(model, request)

@@ -8,6 +8,7 @@ import apiedit
 from apiedit.types import ConversationMode, ProviderInfo
 
 if TYPE_CHECKING:
+    from apiedit.pricing import Price
     from apiedit.settings import ProviderSettings
     from apiedit.types import EditRequest, EditResult, ModelInfo
 
@@ -54,3 +55,9 @@ def supports_conversation(model: str) -> bool:
     from .models import supports_conversation as _supports
 
     return _supports(model)
+
+@apiedit.hookimpl
+def price(model: str, request: EditRequest) -> Price | None:
+    from .prices import price_for
+
+    return price_for(model, request)
