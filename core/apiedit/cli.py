@@ -369,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common],
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
 
-    p = command("plugins", help="list installed provider plugins, their status and errors")
+    p = command("plugins", help="list installed provider plugins and providers.toml entries, their "
+                "status and errors")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_plugins)
 
