@@ -20,7 +20,7 @@ from apiedit import keys
 from apiedit.errors import ApiEditError, UntrustedBaseURLError
 from apiedit.host import Host
 from apiedit.testing.emulator import Emulator
-from apiedit.types import EditRequest
+from apiedit.types import Capability, EditRequest
 
 EMULATOR_FOR = {"openai-images": "openai", "openai-chat": "openrouter", "gemini": "gemini"}
 
@@ -58,7 +58,10 @@ def test_a_relay_per_protocol_generates_against_its_emulator(
     (record,) = [r for r in host.records() if r.name == "relay"]
     assert (record.status, record.distribution) == ("ok", str(path))
     assert host.get_provider("relay").label == "My relay"
-    assert [m.id for m in host.list_models("relay")] == [model]
+    (listed,) = host.list_models("relay")
+    assert listed.id == model and not listed.verified  # the user's word, not a table's
+    assert host.supports_conversation("relay", model) is listed.supports(Capability.CONVERSATION)
+    assert host.supports_conversation("relay", model) is (protocol != "openai-images")
     result = host.edit("relay", EditRequest(model=model, prompt="a red fox"))
 
     assert result.provider == "relay" and result.images and result.images[0].data
@@ -108,6 +111,13 @@ base_url = "ftp://x.example"
 key_env = "X"
 models = ["m"]
 
+[providers.badtype]
+protocol = "openai-chat"
+label = "x"
+base_url = "https://x.example/v1"
+key_env = "X"
+models = [{id = "m", max_input_images = "many"}]
+
 [providers.openrouter]
 protocol = "openai-chat"
 label = "clash"
@@ -125,11 +135,12 @@ def test_bad_entries_fail_alone_and_are_reported(apiedit_home, tmp_path) -> None
     assert "unknown protocol 'soap'" in records["soap"].error
     assert "missing field(s) base_url" in records["nourl"].error
     assert "base_url must be an http" in records["badurl"].error
+    assert "wrong type" in records["badtype"].error
     clash = records["openrouter (providers.toml)"]
     assert clash.status == "failed" and "already an installed plugin" in clash.error
     assert records["openrouter"].status == "ok"  # the real plugin is untouched
     assert host.get_provider("openrouter").label == "OpenRouter"
-    assert {r.name for r in host.failures()} == {"soap", "nourl", "badurl",
+    assert {r.name for r in host.failures()} == {"soap", "nourl", "badurl", "badtype",
                                                  "openrouter (providers.toml)"}
 
 

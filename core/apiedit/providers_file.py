@@ -97,6 +97,9 @@ def load_entries(path: Path, taken: set[str]) -> list[Entry]:
             entries.append(Entry(pid, plugin=_provider(pid, table, taken, path)))
         except ConfigurationError as exc:
             entries.append(Entry(pid, error=str(exc)))
+        except (TypeError, ValueError) as exc:  # a field of the wrong type
+            entries.append(Entry(pid, error=f"[providers.{pid}] in {path}: a field has the "
+                                            f"wrong type ({exc})."))
     return entries
 
 
@@ -191,7 +194,7 @@ class ConfiguredProvider:
         self.extra_body = dict(extra_body or {})
         self.protocol = protocol
         self.fetch = models is None
-        self.table = ModelTable(models or [])
+        self.table = ModelTable([self._with_caps(m) for m in models or []])
 
     @hookimpl
     def provider_info(self) -> ProviderInfo:
@@ -202,6 +205,12 @@ class ConfiguredProvider:
         if not self.fetch:
             return list(self.table.curated)
         return self.table.list_models(settings, refresh=refresh, fetch=lambda: self._fetch(settings))
+
+    def _with_caps(self, model: ModelInfo) -> ModelInfo:
+        """Chat and Gemini relays resend the history: their models hold conversations."""
+        if self.protocol == "openai-images":
+            return model
+        return attrs.evolve(model, capabilities=model.capabilities | Capability.CONVERSATION)
 
     @hookimpl
     def supports_conversation(self, model: str) -> bool:
@@ -224,11 +233,11 @@ class ConfiguredProvider:
         if self.protocol == "gemini":
             from apiedit_gemini.listing import fetch_models
 
-            return [attrs.evolve(m, verified=False) for m in fetch_models(settings)]
+            return [attrs.evolve(self._with_caps(m), verified=False) for m in fetch_models(settings)]
         from .protocols.openai_chat import fetch_model_list
 
         return fetch_model_list(
-            settings, parse=lambda e: _model(str(e["id"])) if e.get("id") else None,
+            settings, parse=lambda e: self._with_caps(_model(str(e["id"]))) if e.get("id") else None,
             hint="the relay may not list its models: declare them in providers.toml instead.",
         )
 
@@ -244,7 +253,8 @@ def _chat_edit(request: EditRequest, settings: ProviderSettings,
             f"{settings.label} (a chat relay) takes no pixel size; describe the format in the "
             "prompt, or clear the size.")
     body: dict[str, Any] = {**extra_body, "model": request.model,
-                            "messages": build_messages(request, provider=settings.provider)}
+                            "messages": build_messages(request, provider=settings.provider,
+                                                       replay_assistant_images=False)}
     if request.seed is not None:
         body["seed"] = request.seed
     for key in ("modalities", "image_config"):
