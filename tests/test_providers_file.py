@@ -205,3 +205,28 @@ def test_apiedit_plugins_lists_the_file_as_distribution(apiedit_home, tmp_path) 
                          text=True, env=env)
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("relay"))
     assert "ok" in line and str(path) in line
+
+
+def test_a_chat_relay_holds_a_conversation(emulator_factory, apiedit_home, sentinel_key,
+                                           monkeypatch, tmp_path) -> None:
+    """Turn 2 through an openai-chat relay resends turn 1 and attaches its output image."""
+    from apiedit.conversation import Conversation, ConversationStore
+
+    emulator = emulator_factory(emulator_class("openrouter"))
+    model = next(m.id for m in Host(env={"APIEDIT_LOAD_PLUGINS": "openrouter"}).list_models(
+        "openrouter", base_url=emulator.base_url, api_key=sentinel_key) if not m.retired)
+    path = write(tmp_path / "p.toml", relay_toml("openai-chat", emulator.base_url, f'["{model}"]'))
+    monkeypatch.setenv("MYRELAY_API_KEY", sentinel_key)
+    host = Host(env={"APIEDIT_PROVIDERS_FILE": str(path), "APIEDIT_LOAD_PLUGINS": "relay"})
+    store = ConversationStore(tmp_path / "conversations.sqlite3")
+    chat = Conversation.open("relay-chat", store=store, host=host)
+    first = chat.send("relay", prompt="a red fox", model=model)
+    second = chat.send("relay", prompt="now in snow", model=model)
+    store.close()
+    assert [first.info["turn"], second.info["turn"]] == [1, 2]
+    posts = [r.json() for r in emulator.requests_to(r"/chat/completions", method="POST")]
+    assert len(posts) == 2
+    texts = json.dumps(posts[1]["messages"])
+    assert "a red fox" in texts and "now in snow" in texts
+    last = posts[1]["messages"][-1]["content"]
+    assert any(part.get("type") == "image_url" for part in last), "turn 1's image is attached"
