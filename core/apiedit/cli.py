@@ -1,4 +1,5 @@
-"""The `apiedit` command: list plugins and models, manage keys, edit images, chat, emulate, demo.
+"""The `apiedit` command: list plugins and models, manage keys, edit images, chat, emulate, demo,
+write a new plugin.
 
 Argument parsing and the commands live here; exit codes, CLI-worded hints, output files,
 progress and cancellation are in `apiedit.console`.
@@ -310,6 +311,20 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    from .scaffold import check_name, generate
+
+    name = check_name(args.name)
+    target = Path(args.dir) if args.dir else Path.cwd() / f"apiedit-{name}"
+    written = generate(name, target, is_async=args.is_async)
+    print(f"Wrote {len(written)} files to {target}:")
+    for path in written:
+        print(f"  {path.relative_to(target)}")
+    print(f"Next: cd {target} && pip install -e . && pytest tests   (then `apiedit plugins` "
+          f"lists {name!r}; `apiedit emulate {name}` runs its emulator)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -354,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common],
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
 
-    p = command("plugins", help="list installed provider plugins, their status and errors")
+    p = command("plugins", help="list installed provider plugins and providers.toml entries, their "
+                "status and errors")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_plugins)
 
@@ -486,6 +502,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer every paid request with this canned error: auth, quota, "
                         "rate_limit, blocked, bad_request, overloaded, server_error")
     p.set_defaults(func=cmd_emulate)
+
+    p = command(
+        "new-plugin", help="write a new provider plugin distribution (hooks, emulator, tests)",
+        description="Writes a working distribution for provider NAME into DIR (default: "
+                    "./apiedit-NAME; it must not exist or be empty): pyproject.toml with the "
+                    "`apiedit` and `apiedit.emulators` entry points, LICENSE (MIT), README, the "
+                    "hooks (provider_info, list_models via ModelTable, model_info, edit), a wire "
+                    "module, a loopback emulator and a test running core's conformance suite. "
+                    "It passes its own tests as written; then adapt it to the real API. "
+                    "NAME: lower-case letters and digits, words joined by '-'.",
+    )
+    p.add_argument("name", help="the provider id, e.g. acme (the package is apiedit_acme)")
+    p.add_argument("--async", dest="is_async", action="store_true",
+                   help="a job API: one paid submit, then polls (apiedit.protocols.async_tasks)")
+    p.add_argument("--dir", help="where to write it (default: ./apiedit-NAME)")
+    p.set_defaults(func=cmd_new_plugin)
 
     p = command("demo", help="offline demo against the built-in emulators (no key needed)")
     p.add_argument("--provider", action="append", help="limit to these providers (repeatable)")

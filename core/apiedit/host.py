@@ -6,6 +6,7 @@ that fails to import or lacks a hook is recorded and logged, the others load. En
   APIEDIT_LOAD_PLUGINS=a,b      import only these ('' = none)
   APIEDIT_STRICT_PLUGINS=1      re-raise load failures (for plugin authors)
   APIEDIT_TRACE_PLUGINS=1       log every hook call
+  APIEDIT_PROVIDERS_FILE=path   the providers.toml to read (default: in the config dir)
 """
 
 from __future__ import annotations
@@ -148,6 +149,30 @@ class Host:
                     raise PluginLoadError(
                         f"Plugin {ep.name!r} ({dist_name} {version}) failed to load: {message}"
                     ) from exc
+        self._load_configured(disabled, only, strict)
+
+    def _load_configured(self, disabled: set[str], only: set[str] | None, strict: bool) -> None:
+        """The providers declared in providers.toml (`apiedit.providers_file`), after the
+        plugins: an entry is recorded like a plugin, with the file as its distribution."""
+        from .providers_file import load_entries, providers_file
+
+        path = providers_file(self._env)
+        for entry in load_entries(path, set(self._records)):
+            if entry.id in self._records:  # an installed plugin's id: keep its record
+                entry = attrs.evolve(entry, id=f"{entry.id} ({path.name})", plugin=None)
+            if entry.id in disabled or (only is not None and entry.id not in only):
+                self._records[entry.id] = PluginRecord(entry.id, str(path), None, "disabled")
+                continue
+            try:
+                if entry.plugin is None:
+                    raise PluginLoadError(entry.error or "invalid entry")
+                self._register(entry.plugin, entry.id, str(path), None)
+            except Exception as exc:
+                message = redact(str(exc))
+                self._records[entry.id] = PluginRecord(entry.id, str(path), None, "failed", message)
+                log.warning("apiedit provider %r from %s was skipped: %s", entry.id, path, message)
+                if strict:
+                    raise PluginLoadError(f"Provider {entry.id!r} from {path}: {message}") from exc
 
     def register(self, plugin: object, name: str) -> ProviderInfo:
         """Register an in-process plugin (tests, notebooks); same checks as entry points."""
