@@ -4,8 +4,9 @@ Loading is lazy (nothing happens at `import apiedit`), happens once, and is isol
 that fails to import or lacks a hook is recorded and logged, the others load. Environment:
   APIEDIT_DISABLE_PLUGINS=a,b   never import these providers
   APIEDIT_LOAD_PLUGINS=a,b      import only these ('' = none)
-  APIEDIT_STRICT_PLUGINS=1      re-raise load failures (for plugin authors)
-  APIEDIT_TRACE_PLUGINS=1       log every hook call
+  APIEDIT_STRICT_PLUGINS=1      re-raise load failures and plugin bugs inside hooks (for
+                                plugin authors: the original traceback, not a ProviderError)
+  APIEDIT_TRACE_PLUGINS=1       log every hook call with its duration (logger apiedit.host)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import threading
+import time
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable, Iterable, Mapping
 
@@ -73,6 +75,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_list(env: Mapping[str, str], name: str) -> set[str] | None:
     if name not in env:
         return None
@@ -100,11 +106,10 @@ class Host:
         self._loaded = False
         self._records: dict[str, PluginRecord] = {}
         self._infos: dict[str, ProviderInfo] = {}
-        if self._env.get("APIEDIT_TRACE_PLUGINS"):
-            self._pm.add_hookcall_monitoring(
-                lambda name, impls, kw: log.info("hook %s -> %s", name, [i.plugin_name for i in impls]),
-                lambda outcome, name, impls, kw: None,
-            )
+        # `_call` calls `impl.function` itself (one plugin per provider), so pluggy's hook
+        # monitor would never fire: tracing is done there.
+        self._trace = _flag(self._env, "APIEDIT_TRACE_PLUGINS")
+        self._strict = _flag(self._env, "APIEDIT_STRICT_PLUGINS")
 
     # ---- loading -------------------------------------------------------------------------
     def load(self) -> None:
@@ -121,7 +126,7 @@ class Host:
     def _load_all(self) -> None:
         disabled = _env_list(self._env, "APIEDIT_DISABLE_PLUGINS") or set()
         only = _env_list(self._env, "APIEDIT_LOAD_PLUGINS")
-        strict = self._env.get("APIEDIT_STRICT_PLUGINS", "").lower() in ("1", "true", "yes")
+        strict = self._strict
         seen: set[str] = set()
         for ep in self._entry_point_source():
             if ep.name in seen or ep.name in self._records:
@@ -228,8 +233,23 @@ class Host:
         """Call `hook` on exactly the plugin that owns `provider`."""
         for impl in getattr(self._pm.hook, hook).get_hookimpls():
             if impl.plugin_name == provider:
-                return impl.function(*[kwargs[arg] for arg in impl.argnames])
+                if not self._trace:
+                    return impl.function(*[kwargs[arg] for arg in impl.argnames])
+                return self._traced(provider, hook, impl, kwargs)
         return None
+
+    def _traced(self, provider: str, hook: str, impl: Any, kwargs: dict[str, Any]) -> Any:
+        """One hook call, logged with its duration and outcome (APIEDIT_TRACE_PLUGINS=1)."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return impl.function(*[kwargs[arg] for arg in impl.argnames])
+        except BaseException as exc:
+            outcome = f"raised {type(exc).__name__}"
+            raise
+        finally:
+            log.info("hook %s.%s %s in %.1f ms", provider, hook, outcome,
+                     (time.perf_counter() - started) * 1000)
 
     def _guarded(self, provider: str, hook: str, **kwargs: Any) -> Any:
         """Like `_call`, but a plugin bug becomes a ProviderError naming the plugin (and, after
@@ -242,6 +262,8 @@ class Host:
                 exc.provider = provider
             failure = exc
         except Exception as exc:
+            if self._strict:
+                raise  # plugin authors want the real traceback
             failure = self._plugin_bug(provider, hook, exc, kwargs.get("settings"))
         # Raised outside `except`, so that Python adds no context the scrub did not see.
         raise scrub_chain(failure)
@@ -256,7 +278,9 @@ class Host:
             saved = _keep_answer(provider, paid[-1])
             billed = (
                 f" This happened after {self.get_provider(provider).label} answered a paid "
-                f"request (HTTP {paid[-1].status}), so it was billed; do not simply retry."
+                f"request (HTTP {paid[-1].status}), so it may have been billed"
+                + (f" (request id {request_id})" if request_id else "")
+                + "; do not simply retry."
                 + (f" Its raw answer was saved to {saved}." if saved else "")
             )
         error = ProviderError(

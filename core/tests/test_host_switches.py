@@ -1,0 +1,64 @@
+"""The plugin author's switches: APIEDIT_TRACE_PLUGINS logs each hook call with its duration,
+APIEDIT_STRICT_PLUGINS re-raises a plugin bug inside a hook."""
+
+from __future__ import annotations
+
+import logging
+import pytest
+
+import apiedit
+from apiedit.errors import ProviderError
+from apiedit.host import Host
+from apiedit.types import EditRequest
+
+
+class TinyPlugin:
+    """Generates nothing useful; `list_models` is the hook the tests watch."""
+
+    @apiedit.hookimpl
+    def provider_info(self) -> apiedit.ProviderInfo:
+        return apiedit.ProviderInfo(id="tiny", label="Tiny", key_env_vars=("TINY_KEY",),
+                                    default_base_url="https://tiny.invalid/v1")
+
+    @apiedit.hookimpl
+    def list_models(self) -> list[apiedit.ModelInfo]:
+        return [apiedit.ModelInfo(id="m1", label="M1", capabilities=apiedit.Capability.GENERATE)]
+
+    @apiedit.hookimpl
+    def edit(self, request, settings):
+        return {}["oops"]  # a plugin bug: KeyError
+
+
+def test_trace_logs_each_hook_call_with_its_duration(caplog: pytest.LogCaptureFixture, apiedit_home) -> None:
+    host = Host(load_entry_points=False, env={"APIEDIT_TRACE_PLUGINS": "1"})
+    host.register(TinyPlugin(), "tiny")
+    with caplog.at_level(logging.INFO, logger="apiedit.host"):
+        host.list_models("tiny", api_key="sk-SENTINEL-trace1")
+        with pytest.raises(ProviderError):
+            host.edit("tiny", EditRequest(model="m1", prompt="a fox"), api_key="sk-SENTINEL-trace1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "apiedit.host"]
+    assert any(l.startswith("hook tiny.list_models ok in ") and l.endswith(" ms") for l in lines), lines
+    assert any(l.startswith("hook tiny.edit raised KeyError in ") for l in lines), lines
+    assert not any("SENTINEL" in l for l in caplog.messages)
+
+
+def test_without_trace_no_hook_call_is_logged(caplog: pytest.LogCaptureFixture, apiedit_home) -> None:
+    host = Host(load_entry_points=False, env={})
+    host.register(TinyPlugin(), "tiny")
+    with caplog.at_level(logging.INFO, logger="apiedit.host"):
+        host.list_models("tiny", api_key="sk-SENTINEL-trace2")
+    assert not [m for m in caplog.messages if m.startswith("hook ")]
+
+
+def test_strict_mode_reraises_a_bug_inside_a_hook(apiedit_home) -> None:
+    host = Host(load_entry_points=False, env={"APIEDIT_STRICT_PLUGINS": "1"})
+    host.register(TinyPlugin(), "tiny")
+    with pytest.raises(KeyError, match="oops"):
+        host.edit("tiny", EditRequest(model="m1", prompt="a fox"), api_key="sk-SENTINEL-strict")
+
+
+def test_without_strict_a_hook_bug_is_a_provider_error_naming_the_plugin(apiedit_home) -> None:
+    host = Host(load_entry_points=False, env={})
+    host.register(TinyPlugin(), "tiny")
+    with pytest.raises(ProviderError, match="tiny plugin failed in edit: KeyError"):
+        host.edit("tiny", EditRequest(model="m1", prompt="a fox"), api_key="sk-SENTINEL-strict")
