@@ -23,8 +23,12 @@ _errors: dict[str, str] = {}  # provider -> why its last refresh failed (cleared
 
 
 def provider_ids() -> list[str]:
+    """Installed providers, the default first (a built-in, see `Host.default_provider`): the
+    node's provider input defaults to the first, never a third-party plugin that sorts first."""
     try:
-        return list(default_host().providers())
+        host = default_host()
+        first = host.default_provider()
+        return sorted(host.providers(), key=lambda p: p != first)
     except Exception as exc:  # a broken environment must not break /object_info
         log.warning("could not list apiedit providers: %s", exc)
         return []

@@ -24,6 +24,7 @@ import pluggy
 from . import hookspecs
 from .errors import (
     ApiEditError,
+    ConfigurationError,
     scrub_chain,
     NoImageReturnedError,
     PluginLoadError,
@@ -31,7 +32,7 @@ from .errors import (
     UnknownModelError,
     UnknownProviderError,
 )
-from .keys import resolve_endpoint
+from .keys import resolve_base_url, resolve_endpoint
 from .modelcache import ListStatus, list_status
 from .modelpolicy import add_suggestions, choose_default
 from .paths import cache_dir
@@ -40,10 +41,13 @@ from .settings import ProviderSettings
 from .types import Capability, EditRequest, EditResult, ImageData, ModelInfo, ProviderInfo
 from .validation import check_request
 
-__all__ = ["ENTRY_POINT_GROUP", "Host", "PluginRecord", "default_host"]
+__all__ = ["BUILTIN_PROVIDERS", "ENTRY_POINT_GROUP", "Host", "PluginRecord", "default_host"]
 
 ENTRY_POINT_GROUP = "apiedit"
 REQUIRED_HOOKS = ("provider_info", "edit")
+BUILTIN_PROVIDERS = ("gemini", "modelscope", "openai", "openrouter", "pixelwords")
+"""The providers this repository ships; the default is the first installed (gemini when all are:
+the node's default since 0.1, kept)."""
 log = get_logger("apiedit.host")
 
 
@@ -209,6 +213,16 @@ class Host:
         self.load()
         return dict(sorted(self._infos.items()))
 
+    def default_provider(self) -> str | None:
+        """The provider a fresh node or command starts with: the first installed built-in in
+        `BUILTIN_PROVIDERS` order, else the first by id. Never a third-party plugin merely
+        because its id sorts first."""
+        installed = self.providers()
+        for provider in BUILTIN_PROVIDERS:
+            if provider in installed:
+                return provider
+        return next(iter(installed), None)
+
     def get_provider(self, provider: str) -> ProviderInfo:
         self.load()
         info = self._infos.get(provider)
@@ -302,14 +316,23 @@ class Host:
         cancel: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
         read_timeout: float | None = None,
+        offline: bool = False,
     ) -> ProviderSettings:
         """Resolve key, base URL and timeouts for one provider call.
+
+        `offline=True` (a model list without refresh) tolerates a provider with no base URL.
 
         `trust_base_url=False` marks a `base_url` from a workflow: it is used only when its
         origin is one the user trusted (see `apiedit.keys.resolve_endpoint`).
         """
         info = self.get_provider(provider)
-        url, key = resolve_endpoint(info, api_key=api_key, base_url=base_url, trusted=trust_base_url)
+        if offline and not base_url and not _has_base_url(info):
+            # A provider with no URL yet (a relay not configured) still lists its built-in
+            # models; asking the network without a URL raises the clear error below.
+            url, key = "", None
+        else:
+            url, key = resolve_endpoint(info, api_key=api_key, base_url=base_url,
+                                        trusted=trust_base_url)
         return ProviderSettings(
             provider=provider,
             label=info.label,
@@ -327,7 +350,7 @@ class Host:
         base_url: str | None = None, trust_base_url: bool = True,
     ) -> list[ModelInfo]:
         settings = self.settings(provider, api_key=api_key, base_url=base_url,
-                                 trust_base_url=trust_base_url)
+                                 trust_base_url=trust_base_url, offline=not refresh)
         models = self._guarded(provider, "list_models", refresh=refresh, settings=settings)
         return list(models or [])
 
@@ -427,6 +450,14 @@ class Host:
         # describes the model, so its limits were not checked.
         return attrs.evolve(result, warnings=(*result.warnings, *warnings),
                             info={**result.info, "model_verified": model.verified})
+
+
+def _has_base_url(info: ProviderInfo) -> bool:
+    try:
+        resolve_base_url(info)
+    except ConfigurationError:
+        return False
+    return True
 
 
 def _keep_answer(provider: str, answer: Any) -> str | None:

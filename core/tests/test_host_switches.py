@@ -7,6 +7,7 @@ import logging
 import pytest
 
 import apiedit
+import apiedit.errors
 from apiedit.errors import ProviderError
 from apiedit.host import Host
 from apiedit.types import EditRequest
@@ -62,3 +63,34 @@ def test_without_strict_a_hook_bug_is_a_provider_error_naming_the_plugin(apiedit
     host.register(TinyPlugin(), "tiny")
     with pytest.raises(ProviderError, match="tiny plugin failed in edit: KeyError"):
         host.edit("tiny", EditRequest(model="m1", prompt="a fox"), api_key="sk-SENTINEL-strict")
+
+
+def _named(provider: str, base_url: str = "https://x.invalid/v1") -> object:
+    class Named(TinyPlugin):
+        @apiedit.hookimpl
+        def provider_info(self) -> apiedit.ProviderInfo:
+            return apiedit.ProviderInfo(id=provider, label=provider.title(),
+                                        key_env_vars=(f"{provider.upper()}_KEY",),
+                                        default_base_url=base_url)
+    return Named()
+
+
+def test_the_default_provider_is_a_built_in_not_the_first_by_name() -> None:
+    host = Host(load_entry_points=False, env={})
+    for provider in ("aaa-reseller", "openai", "modelscope"):
+        host.register(_named(provider), provider)
+    assert list(host.providers())[0] == "aaa-reseller"
+    assert host.default_provider() == "modelscope"
+    alone = Host(load_entry_points=False, env={})
+    alone.register(_named("zzz"), "zzz")
+    assert alone.default_provider() == "zzz"
+    assert Host(load_entry_points=False, env={}).default_provider() is None
+
+
+def test_a_provider_without_base_url_still_lists_its_models_offline(apiedit_home, monkeypatch) -> None:
+    monkeypatch.delenv("APIEDIT_RELAY_BASE_URL", raising=False)
+    host = Host(load_entry_points=False, env={})
+    host.register(_named("relay", base_url=""), "relay")
+    assert [m.id for m in host.list_models("relay")] == ["m1"]
+    with pytest.raises(apiedit.errors.ConfigurationError, match="no base URL"):
+        host.list_models("relay", refresh=True)
