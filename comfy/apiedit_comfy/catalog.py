@@ -34,6 +34,19 @@ def provider_ids() -> list[str]:
         return []
 
 
+def provider_tooltip() -> str:
+    """The provider input's tooltip; names plugins that failed to load, so the UI shows them."""
+    text = "Installed provider plugins (pip install apiedit-<name> adds one)."
+    try:
+        failed = default_host().failures()
+    except Exception:  # a broken environment must not break /object_info
+        return text
+    if failed:
+        text += " Failed to load: " + "; ".join(f"{r.name} ({r.error})" for r in failed) + (
+            ". Run `apiedit plugins` or see /comfy-apiedit/plugins.")
+    return text
+
+
 def models(provider: str, *, refresh: bool = False) -> list[ModelInfo]:
     """The provider's models; `refresh=True` asks the provider (network) and updates memory."""
     with _lock:
