@@ -94,3 +94,28 @@ def test_a_provider_without_base_url_still_lists_its_models_offline(apiedit_home
     assert [m.id for m in host.list_models("relay")] == ["m1"]
     with pytest.raises(apiedit.errors.ConfigurationError, match="no base URL"):
         host.list_models("relay", refresh=True)
+
+
+def test_apiedit_testing_imports_without_pytest() -> None:
+    """Emulators and `sample_png` serve demos and plugin authors' scripts, where pytest is absent."""
+    import subprocess
+    import sys
+
+    code = (
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def guard(name, *a, **k):\n"
+        "    if name.split('.')[0] in ('pytest', '_pytest'): raise ImportError('no pytest here')\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = guard\n"
+        "import apiedit.testing.emulator, apiedit.testing.storybook, apiedit.testing.chat_emulator\n"
+        "import apiedit.testing.conformance as c\n"
+        "assert c.sample_png().startswith(b'\\x89PNG')\n"
+        "try:\n"
+        "    c.ProviderConformance\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "pip install pytest" in done.stdout
