@@ -23,11 +23,28 @@ _errors: dict[str, str] = {}  # provider -> why its last refresh failed (cleared
 
 
 def provider_ids() -> list[str]:
+    """Installed providers, the default first (a built-in, see `Host.default_provider`): the
+    node's provider input defaults to the first, never a third-party plugin that sorts first."""
     try:
-        return list(default_host().providers())
+        host = default_host()
+        first = host.default_provider()
+        return sorted(host.providers(), key=lambda p: p != first)
     except Exception as exc:  # a broken environment must not break /object_info
         log.warning("could not list apiedit providers: %s", exc)
         return []
+
+
+def provider_tooltip() -> str:
+    """The provider input's tooltip; names plugins that failed to load, so the UI shows them."""
+    text = "Installed provider plugins (pip install apiedit-<name> adds one)."
+    try:
+        failed = default_host().failures()
+    except Exception:  # a broken environment must not break /object_info
+        return text
+    if failed:
+        text += " Failed to load: " + "; ".join(f"{r.name} ({r.error})" for r in failed) + (
+            ". Run `apiedit plugins` or see /comfy-apiedit/plugins.")
+    return text
 
 
 def models(provider: str, *, refresh: bool = False) -> list[ModelInfo]:

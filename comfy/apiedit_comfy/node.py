@@ -54,7 +54,7 @@ class APIImageEdit(io.ComfyNode):
             ),
             inputs=[
                 io.Combo.Input("provider", options=providers, default=providers[0],
-                               tooltip="Installed provider plugins (pip install apiedit-<name> adds one)."),
+                               tooltip=catalog.provider_tooltip()),
                 io.Combo.Input("model", options=models, default=models[0],
                                tooltip="The provider's image models; the refresh button asks the provider."),
                 io.String.Input("prompt", multiline=True, default="",

@@ -1,4 +1,7 @@
-"""HTTP routes of the pack: model lists per provider, and write-only key storage.
+"""HTTP routes of the pack: model lists per provider, plugin status, and write-only key storage.
+
+`GET /comfy-apiedit/plugins` lists every plugin record (name, distribution, version, status
+ok/failed/disabled, redacted load error, hooks), like `apiedit plugins --json`.
 
 Keys can be set or removed but never read back: `GET /comfy-apiedit/keys` answers only
 "set / not set" per provider (with the trusted base URLs and relays that have a key of their
@@ -52,6 +55,11 @@ def register(routes: Any) -> None:
                 for p in host.providers().values()]
         failures = [{"name": r.name, "error": r.error} for r in host.failures()]
         return web.json_response({"providers": rows, "failures": failures})
+
+    async def plugins(_request: web.Request) -> web.Response:
+        """Every plugin record, as `apiedit plugins --json` prints it (errors are redacted at
+        load; no keys or settings are read here)."""
+        return web.json_response([r.to_json() for r in default_host().records()])
 
     async def models(request: web.Request) -> web.Response:
         provider = request.query.get("provider", "")
@@ -118,6 +126,7 @@ def register(routes: Any) -> None:
 
     for prefix in (PREFIX, *LEGACY_PREFIXES):
         routes.get(f"{prefix}/providers")(providers)
+        routes.get(f"{prefix}/plugins")(plugins)
         routes.get(f"{prefix}/models")(models)
         routes.get(f"{prefix}/keys")(key_status)
         routes.post(f"{prefix}/keys")(set_key)

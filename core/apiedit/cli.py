@@ -43,9 +43,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from .host import default_host
 
     records = default_host().records()
+    # A failed plugin exits with the plugin code (8), so that a CI gate notices; the list is
+    # printed all the same. Disabled plugins are a choice, not a failure.
+    code = ExitCode.PLUGIN if any(r.status == "failed" for r in records) else ExitCode.OK
     if args.json:
         _print_json([r.to_json() for r in records])
-        return 0
+        return code
     if not records:
         print("No apiedit plugins installed. The README's Plugins section lists the providers "
               "this repository ships (e.g. `pip install ./plugins/openai` from a clone).")
@@ -54,7 +57,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         dist = f"{r.distribution or '-'} {r.version or ''}".strip()
         line = f"{r.name:<12} {r.status:<9} {dist}"
         print(line + (f"\n    error: {r.error}" if r.error else ""))
-    return 0
+    return code
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -370,7 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
 
     p = command("plugins", help="list installed provider plugins and providers.toml entries, their "
-                "status and errors")
+                "status and errors",
+                description="List installed provider plugins and providers.toml entries. Exits 8 "
+                            "when any failed to load (the list is printed all the same), so CI "
+                            "can gate on it.")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_plugins)
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional
 
+import attrs
 import requests
 
 from .errors import (
     ApiEditError,
     AuthenticationError,
+    ContentBlockedError,
     InvalidInputError,
     ProviderError,
     ProviderTimeoutError,
@@ -24,6 +26,9 @@ from .errors import (
 )
 
 __all__ = [
+    "ERROR_KIND_STATUS",
+    "Envelope",
+    "EnvelopeParser",
     "error_from_response",
     "error_from_status",
     "error_message",
@@ -109,6 +114,29 @@ def error_message(body: Any, fallback: str = "") -> tuple[str, str | None]:
     return fallback.strip()[:500], None
 
 
+@attrs.frozen
+class Envelope:
+    """What a provider's error body says, read by a plugin's own parser.
+
+    `kind` (one of `apiedit.testing.emulator.ERROR_KINDS`: auth, quota, rate_limit, blocked,
+    bad_request, overloaded, server_error) wins over the HTTP status: for providers that answer
+    200 or 400 with the real reason in a code field."""
+
+    message: str = ""
+    code: Optional[str] = None
+    kind: Optional[str] = None
+
+
+EnvelopeParser = Callable[[Any], Optional[Envelope]]
+"""body (parsed JSON, or None when the body is not JSON) -> Envelope, or None for the default."""
+
+ERROR_KIND_STATUS: Mapping[str, int] = {
+    "auth": 401, "quota": 402, "rate_limit": 429, "bad_request": 400,
+    "overloaded": 503, "server_error": 500,
+}
+"""The status each error kind is mapped like ("blocked" has its own class)."""
+
+
 def error_from_status(
     provider_label: str,
     status: int,
@@ -119,8 +147,10 @@ def error_from_status(
     request_id: str | None = None,
     retry_after: float | None = None,
     details: Any = None,
+    kind: str | None = None,
 ) -> ApiEditError:
-    """The typed error for an HTTP status, with a message that says what to do next."""
+    """The typed error for an HTTP status (or, when given, an error `kind`), with a message
+    that says what to do next. With a `kind` the message is the kind's; `status` keeps the real one."""
     kw: dict[str, Any] = {
         "provider": provider,
         "status": status,
@@ -130,6 +160,18 @@ def error_from_status(
     }
     message = message.strip().rstrip(".")
     said = f"{provider_label} said: {message}" if message else f"{provider_label} gave no reason"
+    if kind == "blocked":
+        return ContentBlockedError(
+            f"{provider_label} blocked the request or its result (content policy). {said}. "
+            "Change the prompt or the input images.",
+            reason=code, text=message, **kw,
+        )
+    if kind in ERROR_KIND_STATUS and ERROR_KIND_STATUS[kind] != status:
+        same = {k: v for k, v in kw.items() if k != "status"}
+        error = error_from_status(provider_label, ERROR_KIND_STATUS[kind], message,
+                                  retry_after=retry_after, **same)
+        error.status = status
+        return error
     if status in (401, 403):
         return AuthenticationError(
             f"{provider_label} rejected the API key (HTTP {status}). {said}. "
@@ -170,11 +212,18 @@ def error_from_status(
 
 
 def error_from_response(
-    response: requests.Response, provider_label: str, *, provider: str | None = None
+    response: requests.Response, provider_label: str, *, provider: str | None = None,
+    envelope: EnvelopeParser | None = None,
 ) -> ApiEditError:
-    """Default mapping for an error answer, using the common JSON envelopes."""
+    """The typed error for an error answer. `envelope` reads a provider's own error body
+    (message, code, kind); without it, or when it returns None, the common JSON envelopes."""
     body = _json(response)
-    message, code = error_message(body, response.text if body is None else "")
+    parsed = envelope(body) if envelope is not None else None
+    if parsed is None:
+        message, code = error_message(body, response.text if body is None else "")
+        kind = None
+    else:
+        message, code, kind = parsed.message, parsed.code, parsed.kind
     return error_from_status(
         provider_label,
         response.status_code,
@@ -184,4 +233,5 @@ def error_from_response(
         request_id=request_id_from(response.headers, body),
         retry_after=parse_retry_after(response.headers),
         details=body,
+        kind=kind,
     )

@@ -4,8 +4,9 @@ Loading is lazy (nothing happens at `import apiedit`), happens once, and is isol
 that fails to import or lacks a hook is recorded and logged, the others load. Environment:
   APIEDIT_DISABLE_PLUGINS=a,b   never import these providers
   APIEDIT_LOAD_PLUGINS=a,b      import only these ('' = none)
-  APIEDIT_STRICT_PLUGINS=1      re-raise load failures (for plugin authors)
-  APIEDIT_TRACE_PLUGINS=1       log every hook call
+  APIEDIT_STRICT_PLUGINS=1      re-raise load failures and plugin bugs inside hooks (for
+                                plugin authors: the original traceback, not a ProviderError)
+  APIEDIT_TRACE_PLUGINS=1       log every hook call with its duration (logger apiedit.host)
   APIEDIT_PROVIDERS_FILE=path   the providers.toml to read (default: in the config dir)
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import threading
+import time
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable, Iterable, Mapping
 
@@ -23,6 +25,7 @@ import pluggy
 from . import hookspecs
 from .errors import (
     ApiEditError,
+    ConfigurationError,
     scrub_chain,
     NoImageReturnedError,
     PluginLoadError,
@@ -30,7 +33,7 @@ from .errors import (
     UnknownModelError,
     UnknownProviderError,
 )
-from .keys import resolve_endpoint
+from .keys import resolve_base_url, resolve_endpoint
 from .modelcache import ListStatus, list_status
 from .modelpolicy import add_suggestions, choose_default
 from .paths import cache_dir
@@ -39,10 +42,13 @@ from .settings import ProviderSettings
 from .types import Capability, EditRequest, EditResult, ImageData, ModelInfo, ProviderInfo
 from .validation import check_request
 
-__all__ = ["ENTRY_POINT_GROUP", "Host", "PluginRecord", "default_host"]
+__all__ = ["BUILTIN_PROVIDERS", "ENTRY_POINT_GROUP", "Host", "PluginRecord", "default_host"]
 
 ENTRY_POINT_GROUP = "apiedit"
 REQUIRED_HOOKS = ("provider_info", "edit")
+BUILTIN_PROVIDERS = ("gemini", "modelscope", "openai", "openrouter", "pixelwords")
+"""The providers this repository ships; the default is the first installed (gemini when all are:
+the node's default since 0.1, kept)."""
 log = get_logger("apiedit.host")
 
 
@@ -74,6 +80,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_list(env: Mapping[str, str], name: str) -> set[str] | None:
     if name not in env:
         return None
@@ -101,11 +111,10 @@ class Host:
         self._loaded = False
         self._records: dict[str, PluginRecord] = {}
         self._infos: dict[str, ProviderInfo] = {}
-        if self._env.get("APIEDIT_TRACE_PLUGINS"):
-            self._pm.add_hookcall_monitoring(
-                lambda name, impls, kw: log.info("hook %s -> %s", name, [i.plugin_name for i in impls]),
-                lambda outcome, name, impls, kw: None,
-            )
+        # `_call` calls `impl.function` itself (one plugin per provider), so pluggy's hook
+        # monitor would never fire: tracing is done there.
+        self._trace = _flag(self._env, "APIEDIT_TRACE_PLUGINS")
+        self._strict = _flag(self._env, "APIEDIT_STRICT_PLUGINS")
 
     # ---- loading -------------------------------------------------------------------------
     def load(self) -> None:
@@ -122,7 +131,7 @@ class Host:
     def _load_all(self) -> None:
         disabled = _env_list(self._env, "APIEDIT_DISABLE_PLUGINS") or set()
         only = _env_list(self._env, "APIEDIT_LOAD_PLUGINS")
-        strict = self._env.get("APIEDIT_STRICT_PLUGINS", "").lower() in ("1", "true", "yes")
+        strict = self._strict
         seen: set[str] = set()
         for ep in self._entry_point_source():
             if ep.name in seen or ep.name in self._records:
@@ -229,6 +238,16 @@ class Host:
         self.load()
         return dict(sorted(self._infos.items()))
 
+    def default_provider(self) -> str | None:
+        """The provider a fresh node or command starts with: the first installed built-in in
+        `BUILTIN_PROVIDERS` order, else the first by id. Never a third-party plugin merely
+        because its id sorts first."""
+        installed = self.providers()
+        for provider in BUILTIN_PROVIDERS:
+            if provider in installed:
+                return provider
+        return next(iter(installed), None)
+
     def get_provider(self, provider: str) -> ProviderInfo:
         self.load()
         info = self._infos.get(provider)
@@ -253,8 +272,23 @@ class Host:
         """Call `hook` on exactly the plugin that owns `provider`."""
         for impl in getattr(self._pm.hook, hook).get_hookimpls():
             if impl.plugin_name == provider:
-                return impl.function(*[kwargs[arg] for arg in impl.argnames])
+                if not self._trace:
+                    return impl.function(*[kwargs[arg] for arg in impl.argnames])
+                return self._traced(provider, hook, impl, kwargs)
         return None
+
+    def _traced(self, provider: str, hook: str, impl: Any, kwargs: dict[str, Any]) -> Any:
+        """One hook call, logged with its duration and outcome (APIEDIT_TRACE_PLUGINS=1)."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return impl.function(*[kwargs[arg] for arg in impl.argnames])
+        except BaseException as exc:
+            outcome = f"raised {type(exc).__name__}"
+            raise
+        finally:
+            log.info("hook %s.%s %s in %.1f ms", provider, hook, outcome,
+                     (time.perf_counter() - started) * 1000)
 
     def _guarded(self, provider: str, hook: str, **kwargs: Any) -> Any:
         """Like `_call`, but a plugin bug becomes a ProviderError naming the plugin (and, after
@@ -267,6 +301,8 @@ class Host:
                 exc.provider = provider
             failure = exc
         except Exception as exc:
+            if self._strict:
+                raise  # plugin authors want the real traceback
             failure = self._plugin_bug(provider, hook, exc, kwargs.get("settings"))
         # Raised outside `except`, so that Python adds no context the scrub did not see.
         raise scrub_chain(failure)
@@ -281,7 +317,9 @@ class Host:
             saved = _keep_answer(provider, paid[-1])
             billed = (
                 f" This happened after {self.get_provider(provider).label} answered a paid "
-                f"request (HTTP {paid[-1].status}), so it was billed; do not simply retry."
+                f"request (HTTP {paid[-1].status}), so it may have been billed"
+                + (f" (request id {request_id})" if request_id else "")
+                + "; do not simply retry."
                 + (f" Its raw answer was saved to {saved}." if saved else "")
             )
         error = ProviderError(
@@ -303,14 +341,23 @@ class Host:
         cancel: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
         read_timeout: float | None = None,
+        offline: bool = False,
     ) -> ProviderSettings:
         """Resolve key, base URL and timeouts for one provider call.
+
+        `offline=True` (a model list without refresh) tolerates a provider with no base URL.
 
         `trust_base_url=False` marks a `base_url` from a workflow: it is used only when its
         origin is one the user trusted (see `apiedit.keys.resolve_endpoint`).
         """
         info = self.get_provider(provider)
-        url, key = resolve_endpoint(info, api_key=api_key, base_url=base_url, trusted=trust_base_url)
+        if offline and not base_url and not _has_base_url(info):
+            # A provider with no URL yet (a relay not configured) still lists its built-in
+            # models; asking the network without a URL raises the clear error below.
+            url, key = "", None
+        else:
+            url, key = resolve_endpoint(info, api_key=api_key, base_url=base_url,
+                                        trusted=trust_base_url)
         return ProviderSettings(
             provider=provider,
             label=info.label,
@@ -328,7 +375,7 @@ class Host:
         base_url: str | None = None, trust_base_url: bool = True,
     ) -> list[ModelInfo]:
         settings = self.settings(provider, api_key=api_key, base_url=base_url,
-                                 trust_base_url=trust_base_url)
+                                 trust_base_url=trust_base_url, offline=not refresh)
         models = self._guarded(provider, "list_models", refresh=refresh, settings=settings)
         return list(models or [])
 
@@ -441,6 +488,14 @@ class Host:
         # describes the model, so its limits were not checked.
         return attrs.evolve(result, warnings=(*result.warnings, *warnings),
                             info={**result.info, "model_verified": model.verified})
+
+
+def _has_base_url(info: ProviderInfo) -> bool:
+    try:
+        resolve_base_url(info)
+    except ConfigurationError:
+        return False
+    return True
 
 
 def _keep_answer(provider: str, answer: Any) -> str | None:

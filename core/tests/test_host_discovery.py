@@ -173,14 +173,27 @@ def test_an_unlisted_model_is_sent_without_any_flag_and_marked_unverified(site: 
 
 def test_cli_plugins_json_lists_status_and_errors(site: Path) -> None:
     env = {"PYTHONPATH": str(site), "APIEDIT_LOAD_PLUGINS": "good,broken,noedit", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "apiedit", "plugins", "--json"],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout
-    rows = {row["name"]: row for row in json.loads(out)}
+        env=env, capture_output=True, text=True,
+    )
+    assert done.returncode == 8, done.stderr  # a failed plugin fails a CI gate
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
     assert rows["good"]["status"] == "ok" and rows["good"]["version"] == "0.3"
     assert rows["broken"]["status"] == "failed" and "xyz" in rows["broken"]["error"]
     assert rows["noedit"]["distribution"] == "apiedit-fakes"
+
+
+def test_cli_plugins_exit_code_says_whether_a_plugin_failed(site: Path) -> None:
+    def run(only: str) -> subprocess.CompletedProcess[str]:
+        env = {"PYTHONPATH": str(site), "APIEDIT_LOAD_PLUGINS": only, "PATH": "/usr/bin:/bin"}
+        return subprocess.run([sys.executable, "-m", "apiedit", "plugins"], env=env,
+                              capture_output=True, text=True)
+
+    failed = run("good,broken")
+    assert failed.returncode == 8 and "broken" in failed.stdout and "failed" in failed.stdout
+    fine = run("good")  # the others are disabled: a choice, not a failure
+    assert fine.returncode == 0 and "good" in fine.stdout
 
 
 def test_import_apiedit_loads_no_plugin_sdk_or_http_stack() -> None:

@@ -248,3 +248,53 @@ def test_polls_over_http_survive_a_500_and_a_dropped_connection(task_emulator: T
     assert task_emulator.billable_count == 1
     assert len(task_emulator.requests_to(r"^/tasks$", "POST")) == 1
     assert len(task_emulator.requests_to(r"^/tasks/", "GET")) == 5  # 500, drop, running x2, done
+
+
+# ---- kit: state map, shortened schedule, failed-job payload -> typed error -----------------
+from apiedit.errors import ApiEditError, InvalidInputError, QuotaExceededError  # noqa: E402
+from apiedit.errormap import Envelope  # noqa: E402
+from apiedit.protocols.async_tasks import PollSchedule, failed_task_error  # noqa: E402
+
+FAST = PollSchedule(first=(0.01,), max_delay=0.02)
+WORDS = {"PENDING": TaskState.QUEUED, "PROCESSING": TaskState.RUNNING,
+         "SUCCEED": TaskState.SUCCEEDED, "FAIL": TaskState.FAILED}
+
+
+def test_the_state_map_turns_the_providers_words_into_task_states() -> None:
+    fetch = Script(("PENDING", None), ("processing", None), ("SUCCEED", {"url": "u"}))
+    started = time.monotonic()
+    assert poll_task(make_settings(), fetch, states=WORDS, schedule=FAST) == {"url": "u"}
+    assert len(fetch.calls) == 3 and time.monotonic() - started < 0.5
+
+
+def test_an_unknown_state_word_is_a_provider_error_naming_it() -> None:
+    with pytest.raises(ProviderError, match="task state 'WEIRD'.*known: FAIL, PENDING"):
+        poll_task(make_settings(), Script(("WEIRD", None)), states=WORDS, schedule=FAST)
+
+
+def test_the_default_schedule_object_is_todays_schedule() -> None:
+    delays = PollSchedule().delays()
+    assert [round(next(delays), 3) for _ in range(6)] == [0.5, 1.0, 1.65, 2.64, 4.224, 5.0]
+    assert [round(d, 3) for d, _ in zip(poll_delays(), range(6))] == [0.5, 1.0, 1.65, 2.64, 4.224, 5.0]
+
+
+@pytest.mark.parametrize("kind, cls", [("blocked", ContentBlockedError), ("bad_request", InvalidInputError),
+                                       ("quota", QuotaExceededError), (None, ProviderError)])
+def test_a_failed_job_payload_becomes_a_typed_error(kind: str | None, cls: type) -> None:
+    settings = make_settings()
+
+    def envelope(payload: Any) -> Envelope:
+        return Envelope(message=payload["reason"], code=payload["code"], kind=kind)
+
+    fetch = Script(("FAIL", {"reason": "nope, said the job", "code": "E42"}))
+    with pytest.raises(ApiEditError) as caught:
+        poll_task(settings, fetch, task_id="t7", states=WORDS, schedule=FAST,
+                  on_failure=lambda p: failed_task_error(settings, p, task_id="t7", envelope=envelope))
+    assert type(caught.value) is cls
+    assert "Toy task t7 failed" in str(caught.value) and "nope, said the job" in str(caught.value)
+    assert caught.value.code == "E42" and caught.value.details == {"task_id": "t7"}
+
+
+def test_a_failed_job_payload_in_a_common_envelope_needs_no_parser() -> None:
+    error = failed_task_error(make_settings(), {"error": {"message": "GPU fell over", "code": "gpu"}})
+    assert type(error) is ProviderError and "GPU fell over" in str(error) and error.code == "gpu"

@@ -18,11 +18,17 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
+from ..errormap import EnvelopeParser, error_message
 from ..errors import (
     ApiEditError,
+    ContentBlockedError,
+    InvalidInputError,
+    QuotaExceededError,
     CancelledError,
     ProviderError,
     ProviderTimeoutError,
@@ -34,7 +40,8 @@ from ..redact import get_logger
 if TYPE_CHECKING:
     from ..settings import ProviderSettings
 
-__all__ = ["DEFAULT_SCHEDULE", "TaskState", "poll_delays", "poll_task"]
+__all__ = ["DEFAULT_SCHEDULE", "PollSchedule", "TaskState", "failed_task_error", "map_state",
+           "poll_delays", "poll_task"]
 
 log = get_logger("apiedit.protocols.async_tasks")
 
@@ -55,10 +62,27 @@ DEFAULT_SCHEDULE: tuple[float, ...] = (0.5, 1.0, 1.65)
 """The first waits between polls (read at call time: tests may shorten it); then `backoff`."""
 
 
-def poll_delays(first_delay: float | None = None, max_delay: float = 5.0, backoff: float = 1.6) -> Iterator[float]:
-    """The waits before each poll: `DEFAULT_SCHEDULE` (or just `first_delay` when given), then
-    growing by `backoff` up to `max_delay`."""
-    early = DEFAULT_SCHEDULE if first_delay is None else (first_delay,)
+@attrs.frozen
+class PollSchedule:
+    """When to poll: the `first` waits, then growing by `backoff` up to `max_delay`.
+
+    The default is today's schedule (0.5, 1.0, 1.65 s, then x1.6 up to 5 s); a test passes a
+    short one, e.g. `PollSchedule(first=(0.01,), max_delay=0.02)`, so a poll costs milliseconds."""
+
+    first: tuple[float, ...] = ()  # empty = DEFAULT_SCHEDULE, read at call time
+    backoff: float = 1.6
+    max_delay: float = 5.0
+
+    def delays(self) -> Iterator[float]:
+        return poll_delays(max_delay=self.max_delay, backoff=self.backoff, early=self.first or None)
+
+
+def poll_delays(first_delay: float | None = None, max_delay: float = 5.0, backoff: float = 1.6,
+                *, early: tuple[float, ...] | None = None) -> Iterator[float]:
+    """The waits before each poll: `early` (default `DEFAULT_SCHEDULE`, or just `first_delay`
+    when given), then growing by `backoff` up to `max_delay`."""
+    if early is None:
+        early = DEFAULT_SCHEDULE if first_delay is None else (first_delay,)
     yield from early
     delay = early[-1]
     while True:
@@ -76,19 +100,25 @@ def poll_task(
     backoff: float = 1.6,
     deadline: float = 300.0,
     on_failure: Callable[[Any], ApiEditError] | None = None,
+    states: Mapping[str, TaskState] | None = None,
+    schedule: PollSchedule | None = None,
 ) -> Any:
     """Poll until the task ends and return the payload `fetch_status` gave with SUCCEEDED.
 
     `fetch_status()` does one free status request and returns `(state, payload)`; it may raise
-    typed errors. FAILED raises `on_failure(payload)` (a generic ProviderError without it).
-    Raises ProviderTimeoutError after `deadline` seconds and CancelledError on `settings.cancel`.
+    typed errors. `state` is a TaskState, or the provider's own word when `states` maps its words
+    (case-insensitive) onto TaskState; an unmapped word is a ProviderError naming it. FAILED
+    raises `on_failure(payload)` (a generic ProviderError without it; see `failed_task_error`).
+    `schedule` replaces `first_delay`/`max_delay`/`backoff`. Raises ProviderTimeoutError after
+    `deadline` seconds and CancelledError on `settings.cancel`.
     """
     label = settings.label
     what = f"{label} task {task_id}".rstrip()
     start = time.monotonic()
     end = start + deadline
     last_error: ApiEditError | None = None
-    for delay in poll_delays(first_delay, max_delay, backoff):
+    delays = schedule.delays() if schedule is not None else poll_delays(first_delay, max_delay, backoff)
+    for delay in delays:
         remaining = end - time.monotonic()
         if remaining <= 0:
             raise _timed_out(settings, what, task_id, deadline, last_error)
@@ -107,7 +137,7 @@ def poll_task(
                 f"{label}: status check failed ({type(exc).__name__}), still waiting {elapsed:.0f} s"
             )
             continue
-        state = TaskState(state)
+        state = map_state(state, states, settings, task_id)
         elapsed = time.monotonic() - start
         log.debug("%s: %s after %.1f s", what, state.value, elapsed)
         if state is TaskState.SUCCEEDED:
@@ -123,6 +153,64 @@ def poll_task(
         last_error = None
         settings.report(f"{label}: {state.value} {elapsed:.0f} s")
     raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+
+def map_state(word: TaskState | str, states: Mapping[str, TaskState] | None,
+              settings: ProviderSettings, task_id: str = "") -> TaskState:
+    """The TaskState for a provider's job-state word (`states`, case-insensitive) or a TaskState."""
+    if isinstance(word, TaskState):
+        return word
+    if states:
+        lowered = {k.lower(): v for k, v in states.items()}
+        if str(word).lower() in lowered:
+            return lowered[str(word).lower()]
+    try:
+        return TaskState(word)
+    except ValueError:
+        known = ", ".join(sorted(states)) if states else ", ".join(s.value for s in TaskState)
+        raise ProviderError(
+            f"{settings.label} reported task state {word!r}, which apiedit does not know "
+            f"(known: {known}). The task was not resubmitted; check your {settings.label} "
+            "account, and report this so the plugin learns the word.",
+            provider=settings.provider, details={"task_id": task_id, "state": str(word)},
+        ) from None
+
+
+_FAILURE_KINDS: dict[str, type[ApiEditError]] = {
+    "blocked": ContentBlockedError, "bad_request": InvalidInputError, "quota": QuotaExceededError,
+}
+
+
+def failed_task_error(
+    settings: ProviderSettings, payload: Any, *, task_id: str = "",
+    envelope: EnvelopeParser | None = None,
+) -> ApiEditError:
+    """The typed error for a FAILED task's payload: pass as `on_failure=lambda p:
+    failed_task_error(settings, p, task_id=..., envelope=...)`.
+
+    `envelope(payload)` reads the provider's message, code and kind (default: the common JSON
+    envelopes, e.g. {"error": {"message", "code"}} or {"message"}). kind "blocked" is a
+    ContentBlockedError, "bad_request" an InvalidInputError, "quota" a QuotaExceededError; any
+    other a ProviderError. A failed task is never resubmitted: it may have been billed."""
+    parsed = envelope(payload) if envelope is not None else None
+    if parsed is None:
+        message, code = error_message(payload)
+        kind = None
+    else:
+        message, code, kind = parsed.message, parsed.code, parsed.kind
+    label, what = settings.label, f"{settings.label} task {task_id}".rstrip()
+    said = f" {label} said: {message.strip().rstrip('.')}." if message.strip() else ""
+    cls: type[ApiEditError] = _FAILURE_KINDS.get(kind or "", ProviderError)
+    advice = {
+        ContentBlockedError: " Change the prompt or the input images.",
+        InvalidInputError: " Change the request (size, count, inputs) and try again.",
+        QuotaExceededError: f" Add credit to your {label} account, then try again.",
+    }.get(cls, " Try again, or try another model.")
+    kw: dict[str, Any] = {"provider": settings.provider, "code": code,
+                          "details": {"task_id": task_id}}
+    if cls is ContentBlockedError:
+        kw.update(reason=code, text=message)
+    return cls(f"{what} failed.{said}{advice}", **kw)
 
 
 class _DeadlinePassed(Exception):
