@@ -66,10 +66,14 @@ def run_native(runner: Any, lines: list[Any], report: Callable[[], None]) -> Non
             jobs = host._guarded(provider, "submit_batch", model=model, lines=batch_lines,
                                  token=token, journal=record, settings=settings) or []
         except ApiEditError as exc:
-            for line in batch_lines:  # lines no journaled job carries stay unsent
-                row = [r for r in journal.rows("pending") if r["id"] == line.custom_id]
-                if row:
-                    runner._fail(line.custom_id, exc)
+            # The job may or may not exist: the lines stay pending (with the error), and a
+            # resume passes the same token, so the plugin finds a job it made instead of
+            # paying for a second one.
+            for line in batch_lines:
+                if any(r["id"] == line.custom_id for r in journal.rows("pending")):
+                    journal.update(line.custom_id, error_type=type(exc).__name__,
+                                   error_message=f"not submitted yet ({exc}); resume retries "
+                                   "with the same token")
             report()
             continue
         for job in jobs:  # a plugin that forgot to call `journal`
