@@ -59,7 +59,13 @@ def _go(runner: Runner, lines: list, mode: str, concurrency: int | None, budget:
         allow_unknown: bool, progress: Progress | None, on_estimate: Any) -> dict[str, Any]:
     runner.journal.mark_interrupted()
     mode_of = runner.modes(lines, mode)
-    budget = None if budget is None else Decimal(str(budget))
+    if budget is not None:
+        try:
+            budget = Decimal(str(budget))
+        except ArithmeticError:
+            raise InvalidInputError(f"The budget must be an amount like 12.50, not {budget!r}.") from None
+        if not budget.is_finite() or budget < 0:
+            raise InvalidInputError(f"The budget must be an amount like 12.50, not {budget}.")
     costs = runner.check_budget(lines, mode_of, budget, allow_unknown)
     extra = {f"estimated_cost_{k}": v.label() for k, v in costs.items()}
     for key, value in extra.items():
