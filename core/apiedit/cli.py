@@ -543,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="the run's folder (journal, outputs, report)")
     b.add_argument("--mode", choices=["native", "live", "auto"], default="auto")
     b.add_argument("--concurrency", type=int, help="live requests in flight per provider "
-                   "(default 1 for ModelScope, 4 otherwise)")
+                   "(default 1 for ModelScope, else APIEDIT_<PROVIDER>_MAX_PARALLEL or 4)")
     b.add_argument("--budget", help="refuse to start above this estimated cost (USD)")
     b.add_argument("--allow-unknown-prices", action="store_true",
                    help="with --budget: start even when some prices are unknown")

@@ -3,7 +3,8 @@
 Decisions (the issue is silent on them):
 - Live mode sends each line through `Host.edit`, so the billing-safe retry policy of
   `apiedit.http` and the process-wide limiter `apiedit.limits` apply unchanged; `concurrency`
-  bounds each provider's threads (default 1 for ModelScope, 4 otherwise).
+  bounds each provider's threads and sets the process-wide limit to match (default 1 for
+  ModelScope, else the process limit: `APIEDIT_<PROVIDER>_MAX_PARALLEL` or 4).
 - A timeout means the provider may have done (and billed) the work: the line becomes
   `unknown`, like a line in flight when the process died, and is not re-sent by `resume`
   unless `retry_unknown=True`.
@@ -151,8 +152,13 @@ class Runner:
         report = (lambda: progress(self.journal.counts(), total)) if progress else (lambda: None)
         threads = []
         for provider, group in by_provider.items():
-            n = concurrency or DEFAULT_CONCURRENCY.get(provider, 4)
-            threads.append(threading.Thread(target=self._live, args=(provider, group, n, report),
+            from ..limits import max_parallel, set_max_parallel
+
+            if concurrency:  # the process-wide limiter follows, so N really are in flight
+                set_max_parallel(provider, concurrency)
+            n = concurrency or DEFAULT_CONCURRENCY.get(provider) or max_parallel(provider)
+            threads.append(threading.Thread(target=self._live,
+                                            args=(provider, group, n, report, concurrency),
                                             daemon=True))
         if native:
             from .native import run_native
@@ -169,7 +175,8 @@ class Runner:
             self._cancel.set()
             raise
 
-    def _live(self, provider: str, group: list[ManifestLine], n: int, report: Callable[[], None]) -> None:
+    def _live(self, provider: str, group: list[ManifestLine], n: int, report: Callable[[], None],
+              concurrency: int | None) -> None:
         claimed: dict[str, threading.Event] = {}
         lock = threading.Lock()
 
@@ -207,8 +214,14 @@ class Runner:
                     claimed[digest].set()
             report()
 
-        with ThreadPoolExecutor(max_workers=max(1, n), thread_name_prefix=f"batch-{provider}") as pool:
-            list(pool.map(one, group))
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, n), thread_name_prefix=f"batch-{provider}") as pool:
+                list(pool.map(one, group))
+        finally:
+            if concurrency:
+                from ..limits import set_max_parallel
+
+                set_max_parallel(provider, None)  # back to the environment's (or default) limit
 
     def _fetcher(self, provider: str) -> Callable[[str], Any]:
         from ..download import download_image
