@@ -1,4 +1,4 @@
-"""The `apiedit` command: list plugins and models, manage keys, edit images, chat, emulate, demo,
+"""The `apiedit` command: list plugins and models, manage keys, edit images, chat, batch, emulate, demo,
 write a new plugin.
 
 Argument parsing and the commands live here; exit codes, CLI-worded hints, output files,
@@ -347,6 +347,45 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     out=args.out, base_url=args.base_url, allow_unlisted=args.allow_unlisted)
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """`apiedit batch run|status|resume|cancel`: see `apiedit.batch`."""
+    from . import batch
+    from .console.batchview import BatchProgress, print_estimate, print_report
+    from .console.exitcodes import ExitCode
+
+    if args.action == "status":
+        data = batch.status(args.dir)
+        if args.json:
+            _print_json(data)
+        else:
+            print(" ".join(f"{k}={v}" for k, v in data["counts"].items() if v) or "empty",
+                  f"(total {data['total']})")
+            for line in data["lines"]:
+                if line["state"] in ("failed", "unknown"):
+                    print(f"{line['state']}: {line['id']}: {line['error_type']}: "
+                          f"{line['error_message']}")
+        return 0
+    if args.action == "cancel":
+        report = batch.cancel(args.dir)
+        print_report(report)
+        return 0
+    progress = BatchProgress()
+    if args.action == "run":
+        report = batch.submit(args.manifest, args.out, mode=args.mode,
+                              concurrency=args.concurrency, budget=args.budget,
+                              allow_unknown_prices=args.allow_unknown_prices,
+                              progress=progress, on_estimate=print_estimate)
+        out = args.out
+    else:
+        report = batch.resume(args.dir, retry_unknown=args.retry_unknown,
+                              concurrency=args.concurrency, progress=progress)
+        out = args.dir
+    print_report(report)
+    print(f"report: {Path(out) / 'report.json'}")
+    counts = report["counts"]
+    return ExitCode.OK if counts["failed"] == counts["unknown"] == 0 else ExitCode.PROVIDER
+
+
 def _version() -> str:
     from . import __version__
 
@@ -524,6 +563,40 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a job API: one paid submit, then polls (apiedit.protocols.async_tasks)")
     p.add_argument("--dir", help="where to write it (default: ./apiedit-NAME)")
     p.set_defaults(func=cmd_new_plugin)
+
+    p = command(
+        "batch", help="run a manifest of many requests (native batch APIs or live), resumable",
+        description="run MANIFEST --out DIR: every line of a JSONL or CSV manifest (id, provider, "
+                    "model, prompt, images, mask, and the edit fields) is checked, the cost is "
+                    "estimated (live vs native batch) and checked against --budget, then sent: "
+                    "through the provider's native batch API where the plugin has one (--mode "
+                    "auto), live otherwise. DIR holds the journal, outputs/ and report.json. "
+                    "status DIR | resume DIR (sends nothing already sent; --retry-unknown "
+                    "re-sends lines that may have been billed) | cancel DIR. Exit 7 when any "
+                    "line failed or is unknown.",
+    )
+    batch_sub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    b = batch_sub.add_parser("run", parents=[common], help="start a run")
+    b.add_argument("manifest")
+    b.add_argument("--out", required=True, help="the run's folder (journal, outputs, report)")
+    b.add_argument("--mode", choices=["native", "live", "auto"], default="auto")
+    b.add_argument("--concurrency", type=int, help="live requests in flight per provider "
+                   "(default 1 for ModelScope, else APIEDIT_<PROVIDER>_MAX_PARALLEL or 4)")
+    b.add_argument("--budget", help="refuse to start above this estimated cost (USD)")
+    b.add_argument("--allow-unknown-prices", action="store_true",
+                   help="with --budget: start even when some prices are unknown")
+    b = batch_sub.add_parser("status", parents=[common], help="counts and failed lines of DIR")
+    b.add_argument("dir")
+    b.add_argument("--json", action="store_true", help="print the status as JSON")
+    b = batch_sub.add_parser("resume", parents=[common], help="continue the run in DIR")
+    b.add_argument("dir")
+    b.add_argument("--retry-unknown", action="store_true",
+                   help="also re-send lines whose outcome is unknown (they may be billed twice)")
+    b.add_argument("--concurrency", type=int)
+    b = batch_sub.add_parser("cancel", parents=[common], help="cancel DIR's native jobs and "
+                             "unsent lines")
+    b.add_argument("dir")
+    p.set_defaults(func=cmd_batch)
 
     p = command("demo", help="offline demo against the built-in emulators (no key needed)")
     p.add_argument("--provider", action="append", help="limit to these providers (repeatable)")

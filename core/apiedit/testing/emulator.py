@@ -318,6 +318,11 @@ class Emulator:
     """
 
     max_body_bytes: int = 100 * 1024 * 1024  # larger bodies get 413 (providers cap far lower)
+    max_concurrent: int | None = None
+    """Paid requests allowed in flight at once (None = any); one more gets the provider's 429
+    with Retry-After: 1, is not billed, and counts in `concurrency_refusals`."""
+    latency: float = 0.0
+    """Seconds every paid request takes before its answer (batch benchmarks: a slow provider)."""
     storybook: bool = False
     """Paint pictures a person can read (`apiedit.testing.storybook`) instead of the colour codes
     tests decode; `apiedit demo` and `apiedit emulate` turn it on."""
@@ -345,6 +350,8 @@ class Emulator:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._billable = 0
+        self._in_flight = 0
+        self.concurrency_refusals = 0
         self._routes: list[_Route] = []
         self._overrides: list[_Route] = []
         self._routes_ready = False
@@ -438,6 +445,7 @@ class Emulator:
             self.answers.clear()
             self._faults.clear()
             self._billable = 0
+            self.concurrency_refusals = 0
 
     def sleep(self, seconds: float) -> bool:
         """Sleep in a handler without delaying `stop()`; False if the emulator is stopping."""
@@ -544,6 +552,19 @@ class Emulator:
                     return route, match, []
                 allowed.append(route.method)
         return None, None, sorted(set(allowed))
+
+    def _enter_paid(self) -> bool:
+        """Count a paid request in; False (and a refusal counted) when over `max_concurrent`."""
+        with self._lock:
+            if self.max_concurrent is not None and self._in_flight >= self.max_concurrent:
+                self.concurrency_refusals += 1
+                return False
+            self._in_flight += 1
+            return True
+
+    def _leave_paid(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -667,8 +688,26 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
             return
 
         route, match, allowed = emulator._find_route(self.command, path)
-        request = recorded(body, _billable(route, fault), fault)
-        emulator._record(request)
+        paid_route = route is not None and route.billable and not (fault is not None and fault.answers)
+        if paid_route and not emulator._enter_paid():
+            emulator._record(recorded(body, False, fault))
+            refusal = emulator.error_response("rate_limit")
+            self._send(dataclasses.replace(refusal, headers={**refusal.headers, "Retry-After": "1"}))
+            return
+        try:
+            request = recorded(body, _billable(route, fault), fault)
+            emulator._record(request)
+            if paid_route and emulator.latency > 0 and not emulator.sleep(emulator.latency):
+                self._drop()
+                return
+            self._answer(request, route, match, allowed, fault)
+        finally:
+            if paid_route:
+                emulator._leave_paid()
+
+    def _answer(self, request: RecordedRequest, route: _Route | None, match: re.Match[str] | None,
+                allowed: list[str], fault: Fault | None) -> None:
+        emulator = self.server.emulator
 
         if fault is not None and fault.delay > 0 and not emulator.sleep(fault.delay):
             self._drop()
