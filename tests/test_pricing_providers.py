@@ -24,9 +24,7 @@ KNOWN = [
     ("openai", {"model": "gpt-image-1-mini", "quality": "medium", "size": "1024x1536"}, "0.015", "0.0075"),
     ("openai", {"model": "gpt-image-1", "quality": "high", "size": "1536x1024"}, "0.25", "0.125"),
     ("gemini", {"model": "gemini-2.5-flash-image"}, "0.039", "0.0195"),
-    ("gemini", {"model": "gemini-3-pro-image", "resolution": "2K"}, "0.134", "0.067"),
     ("gemini", {"model": "gemini-3-pro-image-preview", "resolution": "4K"}, "0.24", "0.12"),
-    ("gemini", {"model": "gemini-3.1-flash-image"}, "0.067", None),
     ("gemini", {"model": "models/gemini-3.1-flash-image-preview", "resolution": "4K"}, "0.151", None),
     ("modelscope", {"model": "Qwen/Qwen-Image"}, "0", None),
 ]
@@ -37,7 +35,9 @@ UNKNOWN = [
     ("openai", {"model": "gpt-image-1.5", "quality": "high", "size": "auto"}),
     ("openai", {"model": "gpt-image-1.5", "quality": "high", "size": "4096x4096"}),  # refused anyway
     ("gemini", {"model": "gemini-nano-banana-2.1"}),
-    ("gemini", {"model": "gemini-3-pro-image", "resolution": "8K"}),
+    ("gemini", {"model": "gemini-3-pro-image-preview", "resolution": "8K"}),
+    ("gemini", {"model": "gemini-3-pro-image", "resolution": "2K"}),  # GA: no published price found
+    ("gemini", {"model": "gemini-3.1-flash-image"}),
     ("openrouter", {"model": "google/gemini-2.5-flash-image"}),
     ("pixelwords", {"model": "gemini-2.5-flash-image"}),
     ("gemini", {"model": "gemini-9-ultra-image"}),

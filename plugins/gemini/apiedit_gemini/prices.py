@@ -3,10 +3,10 @@
 Figures: Google's Gemini Developer API pricing page (ai.google.dev/gemini-api/docs/pricing),
 as quoted row by row by aifreeapi.com (checked there 2026-03-22/24; read here 2026-12-03).
 They are the output-image charge only; prompt text and input images are billed on top.
-Google published them for the `-preview` ids; the GA ids that replaced those previews on
-2026-05-28 (`gemini-3-pro-image`, `gemini-3.1-flash-image`) carry the same figures and say
-so in their note, since no page with a GA-specific price was found. No figure was found for
-`gemini-nano-banana-2.1` or `gemini-3.1-flash-lite-image`: they have no row (price unknown).
+Google published them for the `-preview` ids. No page with a price for the GA ids that
+replaced those previews on 2026-05-28 (`gemini-3-pro-image`, `gemini-3.1-flash-image`), nor for
+`gemini-nano-banana-2.1` or `gemini-3.1-flash-lite-image`, was found: they have no row (price
+unknown), because carrying a preview's figure over would be a guess.
 Batch Mode (50% off) covers the image models providers-2026-12.md "Batch APIs" lists.
 """
 
@@ -21,7 +21,6 @@ __all__ = ["ROWS", "price_for"]
 
 SOURCE = "ai.google.dev/gemini-api/docs/pricing (as quoted by aifreeapi.com, 2026-03-22)"
 AS_OF = "2026-12-03"
-GA_NOTE = "the figure Google published for the -preview id; no GA-specific price found"
 DEFAULT_TIER = "1K"  # Gemini's default imageSize
 _TIERS = {"0.5K": "512", "512": "512", "1K": "1K", "2K": "2K", "4K": "4K"}
 
@@ -30,22 +29,20 @@ def _p(amount: str, batch: float | None, note: str = "") -> Price:
     return Price(Decimal(amount), source=SOURCE, as_of=AS_OF, batch_discount=batch, note=note)
 
 
-def _pro(note: str = "") -> dict[str, Price]:
-    return {"1K": _p("0.134", 0.5, note), "2K": _p("0.134", 0.5, note), "4K": _p("0.24", 0.5, note)}
+def _pro() -> dict[str, Price]:
+    return {"1K": _p("0.134", 0.5), "2K": _p("0.134", 0.5), "4K": _p("0.24", 0.5)}
 
 
-def _flash31(note: str = "") -> dict[str, Price]:
+def _flash31() -> dict[str, Price]:
     # Not in the Batch API's list of image models: no batch discount claimed.
-    return {"512": _p("0.045", None, note), "1K": _p("0.067", None, note),
-            "2K": _p("0.101", None, note), "4K": _p("0.151", None, note)}
+    return {"512": _p("0.045", None), "1K": _p("0.067", None),
+            "2K": _p("0.101", None), "4K": _p("0.151", None)}
 
 
 ROWS: tuple[PriceRow, ...] = (
     PriceRow(r"^gemini-2\.5-flash-image", {"": _p("0.039", 0.5, "one image up to 1024x1024")}),
     PriceRow(r"^gemini-3-pro-image-preview", _pro()),
-    PriceRow(r"^gemini-3-pro-image$", _pro(GA_NOTE)),
     PriceRow(r"^gemini-3\.1-flash-image-preview", _flash31()),
-    PriceRow(r"^gemini-3\.1-flash-image$", _flash31(GA_NOTE)),
 )
 
 
