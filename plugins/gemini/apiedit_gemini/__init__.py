@@ -6,9 +6,16 @@ APIEDIT_GEMINI_API_VERSION (default v1beta). No SDK is imported until the first 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import apiedit
 from apiedit import ConversationMode, EditRequest, EditResult, ModelInfo, ProviderInfo
 from apiedit.settings import ProviderSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from apiedit.batch.types import BatchItem, BatchJob, BatchLine, BatchStatus
 
 __version__ = "0.1.0"
 
@@ -56,3 +63,42 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
     from .generate import generate_images
 
     return generate_images(request, settings)
+
+
+# ---- native batch (Gemini Batch Mode, half price): see batch.py ----------------------------
+
+
+@apiedit.hookimpl
+def supports_batch(model: str, settings: ProviderSettings) -> bool:
+    from .batch import supports_batch as _supports
+
+    return _supports(model)
+
+
+@apiedit.hookimpl
+def submit_batch(model: str, lines: Sequence[BatchLine], token: str,
+                 journal: Callable[[BatchJob], None], settings: ProviderSettings) -> list[BatchJob]:
+    from .batch import submit_batch as _submit
+
+    return _submit(model, lines, token, journal, settings)
+
+
+@apiedit.hookimpl
+def poll_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    from .batch import poll_batch as _poll
+
+    return _poll(job, settings)
+
+
+@apiedit.hookimpl
+def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[BatchItem]:
+    from .batch import fetch_batch_results as _fetch
+
+    return _fetch(job, settings)
+
+
+@apiedit.hookimpl
+def cancel_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    from .batch import cancel_batch as _cancel
+
+    return _cancel(job, settings)
