@@ -190,36 +190,31 @@ def _write_input(lines: Sequence[BatchLine], model: str, path: str,
     return image_files
 
 
-def _find_job(settings: ProviderSettings, token: str) -> dict[str, Any] | None:
+def _listed(settings: ProviderSettings, path: str, key: str) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list (`pageSize`/`pageToken`), page by page."""
     page_token = None
     while True:
         params: dict[str, Any] = {"pageSize": _PAGE}
         if page_token:
             params["pageToken"] = page_token
-        page = _get(settings, "batches", **params)
-        for op in page.get("operations") or []:
-            if (op.get("metadata") or {}).get("displayName") == token:
-                return op
+        page = _get(settings, path, **params)
+        yield from page.get(key) or []
         page_token = page.get("nextPageToken")
         if not page_token:
-            return None
+            return
+
+
+def _find_job(settings: ProviderSettings, token: str) -> dict[str, Any] | None:
+    return next((op for op in _listed(settings, "batches", "operations")
+                 if (op.get("metadata") or {}).get("displayName") == token), None)
 
 
 def _find_input(settings: ProviderSettings, token: str) -> dict[str, Any] | None:
     """An unexpired input file of an earlier attempt with this token (uploading is free, but
     a resume need not send gigabytes again)."""
-    page_token = None
-    while True:
-        params: dict[str, Any] = {"pageSize": _PAGE}
-        if page_token:
-            params["pageToken"] = page_token
-        page = _get(settings, "files", **params)
-        for file in page.get("files") or []:
-            if file.get("displayName") == f"{token}.jsonl" and _future(file.get("expirationTime")):
-                return file
-        page_token = page.get("nextPageToken")
-        if not page_token:
-            return None
+    return next((f for f in _listed(settings, "files", "files")
+                 if f.get("displayName") == f"{token}.jsonl" and _future(f.get("expirationTime"))),
+                None)
 
 
 def _job(model: str, token: str, op: dict[str, Any], lines: Sequence[BatchLine],
