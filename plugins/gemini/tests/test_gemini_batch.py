@@ -44,7 +44,8 @@ def gen(cid: str, prompt: str = "a red fox") -> BatchLine:
     return BatchLine(cid, EditRequest(model=MODEL, prompt=prompt))
 
 
-def submit(settings: Any, lines: list[BatchLine], token: str = "tok-1") -> tuple[list[BatchJob], list[BatchJob]]:
+def submit(settings: Any, lines: list[BatchLine],
+           token: str = "tok-1") -> tuple[list[BatchJob], list[BatchJob]]:
     journaled: list[BatchJob] = []
     jobs = gb.submit_batch(MODEL, lines, token, journaled.append, settings)
     return list(jobs), journaled

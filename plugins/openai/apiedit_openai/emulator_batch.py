@@ -33,8 +33,10 @@ from apiedit.testing.emulator import RecordedRequest, Response
 
 __all__ = ["BatchRoutes"]
 
+# CreateBatchRequest.endpoint's enum; only the image endpoints are run, others fail per line.
 _ENDPOINTS = {"/v1/images/generations": "/images/generations", "/v1/images/edits": "/images/edits",
-              "/v1/chat/completions": None, "/v1/responses": None, "/v1/embeddings": None}
+              "/v1/chat/completions": None, "/v1/responses": None, "/v1/embeddings": None,
+              "/v1/completions": None, "/v1/moderations": None, "/v1/videos": None}
 
 
 def _err(status: int, message: str, param: str | None = None, code: str | None = None) -> Response:
@@ -113,7 +115,8 @@ class BatchRoutes:
 
     # ---- batches ----------------------------------------------------------------------------
     def _public(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in batch.items() if not k.startswith("_")}
+        # unset fields are left out (the spec's Batch fields are not nullable)
+        return {k: v for k, v in batch.items() if not k.startswith("_") and v is not None}
 
     def _create_batch(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         def run() -> Response:
@@ -184,10 +187,10 @@ class BatchRoutes:
                 ids = [b["id"] for b in ordered]
                 ordered = ordered[ids.index(after) + 1:] if after in ids else []
             page = [self._public(b) for b in ordered[:limit]]
-            return Response.json({"object": "list", "data": page,
-                                  "first_id": page[0]["id"] if page else None,
-                                  "last_id": page[-1]["id"] if page else None,
-                                  "has_more": len(ordered) > limit})
+            body: dict[str, Any] = {"object": "list", "data": page, "has_more": len(ordered) > limit}
+            if page:  # first_id/last_id are optional strings in the spec: left out when empty
+                body.update(first_id=page[0]["id"], last_id=page[-1]["id"])
+            return Response.json(body)
         return self._guarded(request, run)  # type: ignore[attr-defined]
 
     def _found(self, bid: str) -> dict[str, Any] | None:
@@ -226,13 +229,14 @@ class BatchRoutes:
         path = _ENDPOINTS.get(str(line.get("url")))
         rid = f"req_{uuid.uuid4().hex}"
         if path is None or line.get("url") != batch["endpoint"]:
+            problem = "The line's url is not the batch's endpoint (or is not emulated)."
             return {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": line.get("custom_id"),
-                    "response": None, "error": {"code": "invalid_url",
-                                                "message": "The line's url differs from the batch's endpoint."}}
+                    "response": None, "error": {"code": "invalid_url", "message": problem}}
         fake = RecordedRequest("POST", path, {}, {"authorization": batch["_auth"],
                                                   "content-type": "application/json"},
                                json.dumps(line.get("body") or {}).encode(), True)
-        handler = self._generations if path.endswith("generations") else self._edits  # type: ignore[attr-defined]
+        host: Any = self
+        handler = host._generations if path.endswith("generations") else host._edits
         answer = handler(fake, None)
         with self._batch_lock:
             self.batch_lines_billed += 1

@@ -36,7 +36,8 @@ def edit(cid: str, png: Callable[..., bytes], mask: bool = False) -> BatchLine:
     return BatchLine(cid, request)
 
 
-def submit(settings: Any, lines: list[BatchLine], token: str = "tok-1") -> tuple[list[BatchJob], list[BatchJob]]:
+def submit(settings: Any, lines: list[BatchLine],
+           token: str = "tok-1") -> tuple[list[BatchJob], list[BatchJob]]:
     journaled: list[BatchJob] = []
     jobs = ob.submit_batch(MODEL, lines, token, journaled.append, settings)
     return list(jobs), journaled
@@ -47,7 +48,8 @@ def results(settings: Any, jobs: list[BatchJob]) -> dict[str, BatchItem]:
 
 
 def test_submit_poll_fetch_generations_and_edits(settings: Any, emulator: OpenAIEmulator,
-                                                 png: Callable[..., bytes]) -> None:
+                                                 png: Callable[..., bytes],
+                                                 spec_errors: Callable[[str, Any], list[str]]) -> None:
     lines = [gen("g1"), gen("g2", "a blue whale"), edit("e1", png, mask=True)]
     jobs, journaled = submit(settings, lines)
     # one job per endpoint, each journaled as it was created
@@ -65,6 +67,13 @@ def test_submit_poll_fetch_generations_and_edits(settings: Any, emulator: OpenAI
     assert all(c["completion_window"] == "24h" and c["metadata"]["apiedit_token"] == "tok-1"
                for c in created)
     assert all(ob.poll_batch(j, settings).state is BatchState.SUCCEEDED for j in jobs)
+    batches = [json.loads(a.body) for r, a in emulator.answers if r.path.startswith("/batches/")
+               or (r.path == "/batches" and r.method == "POST")]
+    lists = [json.loads(a.body) for r, a in emulator.answers
+             if r.path == "/batches" and r.method == "GET"]
+    assert batches and lists
+    assert [e for b in batches for e in spec_errors("Batch", b)] == []
+    assert [e for page in lists for e in spec_errors("ListBatchesResponse", page)] == []
     got = results(settings, jobs)
     assert set(got) == {"g1", "g2", "e1"}
     assert all(item.result is not None and item.result.images for item in got.values())
