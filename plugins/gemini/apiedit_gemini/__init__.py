@@ -13,6 +13,9 @@ from apiedit import ConversationMode, EditRequest, EditResult, ModelInfo, Provid
 from apiedit.settings import ProviderSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from apiedit.batch.types import BatchItem, BatchJob, BatchLine, BatchStatus
     from apiedit.pricing import Price
 
 __version__ = "0.1.0"
@@ -68,3 +71,41 @@ def price(model: str, request: EditRequest) -> Price | None:
     from .prices import price_for
 
     return price_for(model, request)
+
+# ---- native batch (Gemini Batch Mode, half price): see batch.py ----------------------------
+
+
+@apiedit.hookimpl
+def supports_batch(model: str, settings: ProviderSettings) -> bool:
+    from .batch import supports_batch as _supports
+
+    return _supports(model)
+
+
+@apiedit.hookimpl
+def submit_batch(model: str, lines: Sequence[BatchLine], token: str,
+                 journal: Callable[[BatchJob], None], settings: ProviderSettings) -> list[BatchJob]:
+    from .batch import submit_batch as _submit
+
+    return _submit(model, lines, token, journal, settings)
+
+
+@apiedit.hookimpl
+def poll_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    from .batch import poll_batch as _poll
+
+    return _poll(job, settings)
+
+
+@apiedit.hookimpl
+def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[BatchItem]:
+    from .batch import fetch_batch_results as _fetch
+
+    return _fetch(job, settings)
+
+
+@apiedit.hookimpl
+def cancel_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    from .batch import cancel_batch as _cancel
+
+    return _cancel(job, settings)

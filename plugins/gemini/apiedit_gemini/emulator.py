@@ -17,6 +17,7 @@ image_only, two_images, with_thoughts, text_only, jpeg_as_png, blocked_prompt[:R
 empty_candidates, no_candidates, finish:<REASON> (and the shortcuts image_safety,
 image_prohibited_content, prohibited_content, safety, no_image, image_other, recitation), and
 the error kinds auth, quota, rate_limit, overloaded, server_error, bad_request.
+The Files API and Batch Mode (state machine, fault switches) are in `emulator_batch.py`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from apiedit.testing.emulator import ERROR_KINDS, Emulator, RecordedRequest, Response, sniff_image
+
+from .emulator_batch import BatchRoutes
 
 from .models import RESOLUTIONS, curated_model, family_of, output_size
 
@@ -141,7 +144,7 @@ def _last_model_image(call: GenerateCall) -> list[bytes]:
     return []
 
 
-class GeminiEmulator(Emulator):
+class GeminiEmulator(BatchRoutes, Emulator):
     """The Gemini Developer API, as far as image generation goes."""
 
     demo_models: ClassVar[dict[str, str]] = {
@@ -176,6 +179,7 @@ class GeminiEmulator(Emulator):
         self.replay_problems: list[str] = []
         self._issued: dict[bytes, list[tuple[Any, ...]]] = {}
         self._state_lock = threading.Lock()
+        self.init_batches()  # Files API + Batch Mode (emulator_batch.py)
 
     # ---------------------------------------------------------------- routes
 
@@ -184,6 +188,7 @@ class GeminiEmulator(Emulator):
         self.route("GET", _VERSION + r"/models/(?:models/)?(?P<model>[^/:]+)", self._get_model)
         self.route("POST", _VERSION + r"/models/(?:models/)?(?P<model>[^/:]+):generateContent",
                    self._generate, billable=True)
+        self.batch_routes()
 
     def error_response(self, kind: str) -> Response:
         if kind == "auth":

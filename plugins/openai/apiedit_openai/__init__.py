@@ -8,6 +8,9 @@ import apiedit
 from apiedit.types import ConversationMode, ProviderInfo
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from apiedit.batch.types import BatchItem, BatchJob, BatchLine, BatchStatus
     from apiedit.pricing import Price
     from apiedit.settings import ProviderSettings
     from apiedit.types import EditRequest, EditResult, ModelInfo
@@ -54,8 +57,48 @@ def edit(request: EditRequest, settings: ProviderSettings) -> EditResult:
 def supports_conversation(model: str) -> bool:
     return False
 
+
 @apiedit.hookimpl
 def price(model: str, request: EditRequest) -> Price | None:
     from .prices import price_for
 
     return price_for(model, request)
+
+
+# ---- native batch (the Batch API, half price): see batch.py -------------------------------
+
+
+@apiedit.hookimpl
+def supports_batch(model: str, settings: ProviderSettings) -> bool:
+    from .batch import supports_batch as _supports
+
+    return _supports(model)
+
+
+@apiedit.hookimpl
+def submit_batch(model: str, lines: Sequence[BatchLine], token: str,
+                 journal: Callable[[BatchJob], None], settings: ProviderSettings) -> list[BatchJob]:
+    from .batch import submit_batch as _submit
+
+    return _submit(model, lines, token, journal, settings)
+
+
+@apiedit.hookimpl
+def poll_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    from .batch import poll_batch as _poll
+
+    return _poll(job, settings)
+
+
+@apiedit.hookimpl
+def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[BatchItem]:
+    from .batch import fetch_batch_results as _fetch
+
+    return _fetch(job, settings)
+
+
+@apiedit.hookimpl
+def cancel_batch(job: BatchJob, settings: ProviderSettings) -> BatchStatus:
+    from .batch import cancel_batch as _cancel
+
+    return _cancel(job, settings)

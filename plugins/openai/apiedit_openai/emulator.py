@@ -16,6 +16,7 @@ Per-test variants: a prompt containing `emulate:<variant>` answers with that var
 `output_blocked`, `content_policy`, `verification`, `empty`); `fault_for(kind)` gives the same
 canned errors as injectable faults. Every accepted call is kept in `calls` (inputs in order,
 outputs), so tests can check image order and that a later turn received an earlier output.
+The Files and Batch endpoints (state machine, fault switches) are in `emulator_batch.py`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from apiedit.testing.emulator import Emulator, RecordedRequest, Response, sniff_image
+
+from .emulator_batch import BatchRoutes
 
 __all__ = ["EmulatedCall", "OpenAIEmulator"]
 
@@ -134,7 +137,7 @@ def _colour(text: str) -> tuple[int, int, int]:
     return digest[0], digest[1], digest[2]
 
 
-class OpenAIEmulator(Emulator):
+class OpenAIEmulator(BatchRoutes, Emulator):
     """The OpenAI Images API on 127.0.0.1; see the module docstring."""
 
     demo_models: ClassVar[dict[str, str]] = {
@@ -154,6 +157,7 @@ class OpenAIEmulator(Emulator):
                                     if m.shutdown_date and m.shutdown_date <= today}
         self.calls: list[EmulatedCall] = []
         self._calls_lock = threading.Lock()
+        self.init_batches()  # Files + Batch API (emulator_batch.py)
 
     # ---- routes ----------------------------------------------------------------------------
     def setup_routes(self) -> None:
@@ -161,6 +165,7 @@ class OpenAIEmulator(Emulator):
         self.route("GET", r"/models/(?P<model>[^/]+)", self._get_model)
         self.route("POST", r"/images/generations", self._generations, billable=True)
         self.route("POST", r"/images/edits", self._edits, billable=True)
+        self.batch_routes()
 
     def error_response(self, kind: str) -> Response:
         rid = self._request_id()
