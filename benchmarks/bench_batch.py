@@ -6,8 +6,8 @@ live:   N requests on OpenRouter's emulator, each answered after 1 s, the emulat
         9th concurrent request with 429; `--concurrency 8` → wall time vs the ideal N/8 s.
 resume: the same run as a subprocess, SIGKILLed at a random point, then `resume`: billable
         requests vs N, lines done, lines reported unknown, any prompt billed twice.
-native: a 1,000-line manifest through whichever installed plugin implements `submit_batch`
-        (with its emulator), else `apiedit.testing.batch_fake`; peak RSS of the client process.
+native: a 1,000-line manifest through `apiedit.testing.batch_fake` and the OpenAI and Gemini
+        plugins' batch hooks (each with its emulator); peak RSS of the client process.
 """
 
 from __future__ import annotations
@@ -99,41 +99,61 @@ def bench_resume(n: int, work: Path) -> None:
 
 
 NATIVE = """
-import json, resource, sys
+import json, os, resource, sys
 from apiedit import batch
 from apiedit.host import Host
 from apiedit.testing.batch_fake import BatchFakePlugin
 import apiedit.batch.native as native
 native.POLL_SCHEDULE = (0.2,)
-host = Host(load_entry_points=False)
-host.register(BatchFakePlugin(sys.argv[3]), "fakebatch")
+provider = sys.argv[3]
+if provider == "fakebatch":
+    host = Host(load_entry_points=False)
+    host.register(BatchFakePlugin(sys.argv[4]), "fakebatch")
+else:
+    host = Host(env={**os.environ, "APIEDIT_LOAD_PLUGINS": provider})
 report = batch.submit(sys.argv[1], sys.argv[2], mode="native", host=host)
 print(json.dumps({"done": report["counts"]["done"],
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+# provider: (model, key variable, emulator "module:Class"); batch_fake needs no key.
+NATIVE_TARGETS = {
+    "fakebatch": ("fake-1", None, "apiedit.testing.batch_fake:BatchFakeEmulator"),
+    "openai": ("gpt-image-2", "OPENAI_API_KEY", "apiedit_openai.emulator:OpenAIEmulator"),
+    "gemini": ("gemini-nano-banana-2.1", "GEMINI_API_KEY",
+               "apiedit_gemini.emulator:GeminiEmulator"),
+}
+
 
 def bench_native(n: int, work: Path) -> None:
-    """Against `batch_fake`: the Gemini/OpenAI plugins' batch hooks land on another branch;
-    when one is installed, point this at its emulator the same way."""
-    from apiedit.testing.batch_fake import BatchFakeEmulator
+    """The same n-line manifest through `batch_fake` and the OpenAI and Gemini plugins' real
+    batch hooks, each against its emulator, in a client subprocess whose peak RSS is read."""
+    import importlib
 
-    emulator = BatchFakeEmulator().start()
-    try:
-        manifest = _manifest(work / "native.jsonl", n, "fakebatch", "fake-1")
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", NATIVE, str(manifest), str(work / "native"),
-                               emulator.base_url], capture_output=True, text=True,
-                              env={**os.environ, "APIEDIT_DATA_DIR": tempfile.mkdtemp()})
-        if done.returncode:
-            print(f"native: failed: {done.stderr[-500:]}")
-            return
-        data = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"native ({n} lines, batch_fake emulator): done {data['done']}, jobs "
-              f"{len(emulator.jobs)}, billable {emulator.billable_count}, client peak RSS "
-              f"{data['rss_mb']:.0f} MB (target <= 150 MB), wall {time.perf_counter() - start:.1f} s")
-    finally:
-        emulator.stop()
+    for provider, (model, key_var, target) in NATIVE_TARGETS.items():
+        module, name = target.split(":")
+        emulator = getattr(importlib.import_module(module), name)().start()
+        try:
+            manifest = _manifest(work / f"native-{provider}.jsonl", n, provider, model)
+            env = {**os.environ, "APIEDIT_DATA_DIR": tempfile.mkdtemp(),
+                   f"APIEDIT_{provider.upper()}_BASE_URL": emulator.base_url}
+            if key_var:
+                env[key_var] = "sk-bench-not-a-key"
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", NATIVE, str(manifest),
+                                   str(work / f"native-{provider}"), provider, emulator.base_url],
+                                  capture_output=True, text=True, env=env)
+            if done.returncode:
+                print(f"native {provider}: failed: {done.stderr[-500:]}")
+                continue
+            data = json.loads(done.stdout.strip().splitlines()[-1])
+            jobs = getattr(emulator, "jobs", None)
+            print(f"native {provider} ({n} lines): done {data['done']}, billable requests "
+                  f"{emulator.billable_count}" + (f", jobs {len(jobs)}" if jobs is not None else "")
+                  + f", client peak RSS {data['rss_mb']:.0f} MB (target <= 150 MB), "
+                  f"wall {time.perf_counter() - start:.1f} s")
+        finally:
+            emulator.stop()
 
 
 def main() -> None:
