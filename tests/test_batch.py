@@ -201,3 +201,45 @@ def test_the_emulator_limit_does_refuse_a_request_over_it(live, tmp_path) -> Non
     for t in threads:
         t.join()
     assert emulator.concurrency_refusals >= 1
+
+
+@pytest.fixture
+def image_server(tmp_path):
+    """A loopback web server for manifest lines whose inputs are http(s) URLs."""
+    import functools
+    import http.server
+    import threading
+
+    from PIL import Image
+
+    served = tmp_path / "www"
+    served.mkdir()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(served / "cat.png", format="PNG")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", (served / "cat.png").read_bytes()
+    server.shutdown()
+
+
+def test_url_inputs_are_fetched_and_sent_and_a_dead_url_fails_only_its_line(
+        live, image_server, tmp_path) -> None:
+    import base64
+
+    emulator, host = live("openrouter")
+    base, png = image_server
+    rows = [{"id": "url", "provider": "openrouter", "model": MODELS["openrouter"],
+             "prompt": "make it red", "images": [f"{base}/cat.png"]},
+            {"id": "dead", "provider": "openrouter", "model": MODELS["openrouter"],
+             "prompt": "make it red", "images": [f"{base}/missing.png"]}]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows))
+    rep = batch.submit(manifest, tmp_path / "out", mode="live", host=host)
+    assert rep["counts"]["done"] == 1 and rep["counts"]["failed"] == 1, rep
+    by_id = {r["id"]: r for r in batch.results(tmp_path / "out")}
+    assert by_id["url"]["state"] == "done" and by_id["dead"]["state"] == "failed"
+    assert by_id["dead"]["error_type"].endswith("Error")
+    assert "404" in by_id["dead"]["error_message"] or "missing" in by_id["dead"]["error_message"]
+    assert emulator.billable_count == 1  # the dead URL cost nothing
+    sent = [r.body for r in emulator.requests if r.billable][0]
+    assert base64.b64encode(png) in sent  # the downloaded bytes went to the provider
