@@ -367,8 +367,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return 0
     if args.action == "cancel":
         report = batch.cancel(args.dir)
+        for job in report["cancelled_jobs"]:
+            outcome = job.get("state") or f"cancel refused: {job['error']}"
+            print(f"job {job['provider']} {job['job_id']}: {outcome}")
         print_report(report)
-        return 0
+        refused = any("error" in job for job in report["cancelled_jobs"])
+        return ExitCode.PROVIDER if refused else ExitCode.OK
     progress = BatchProgress()
     if args.action == "run":
         report = batch.submit(args.manifest, args.out, mode=args.mode,

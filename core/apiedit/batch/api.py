@@ -104,23 +104,31 @@ def results(out: str | Path) -> Iterator[dict[str, Any]]:
 
 def cancel(out: str | Path, *, host: Any = None) -> dict[str, Any]:
     """Ask the provider to cancel the run's unfinished native jobs; unsent lines are marked
-    failed (CancelledError). Finished lines and their files stay."""
+    failed (CancelledError). Finished lines and their files stay. A provider that finishes the
+    lines it already ran hands them over on the next `resume` (or to a `run` still polling).
+
+    The report's `cancelled_jobs` lists, per job, the state the provider answered or the error
+    it refused with: a refused cancel is shown, not swallowed, since that job may still bill."""
     from ..errors import ApiEditError
     from .types import BatchJob
 
     runner = Runner(out, host=host)
+    outcomes: list[dict[str, Any]] = []
     try:
         for job in runner.journal.jobs("submitted"):
             batch_job = BatchJob.from_json(job["data"])
             try:
-                runner.host._guarded(batch_job.provider, "cancel_batch", job=batch_job,
-                                     settings=runner.host.settings(batch_job.provider))
-            except ApiEditError:
-                pass
+                answer = runner.host._guarded(batch_job.provider, "cancel_batch", job=batch_job,
+                                              settings=runner.host.settings(batch_job.provider))
+                outcomes.append({"job_id": batch_job.job_id, "provider": batch_job.provider,
+                                 "state": getattr(getattr(answer, "state", None), "value", None)})
+            except ApiEditError as exc:
+                outcomes.append({"job_id": batch_job.job_id, "provider": batch_job.provider,
+                                 "error": f"{type(exc).__name__}: {exc}"})
         for row in runner.journal.rows("pending"):
             runner.journal.update(row["id"], state="failed", error_type="CancelledError",
                                   error_message="cancelled before it was sent")
-        return report(runner.journal)
+        return {**report(runner.journal), "cancelled_jobs": outcomes}
     finally:
         runner.journal.close()
 
