@@ -21,7 +21,8 @@ from contextlib import contextmanager
 
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULT_MAX_PARALLEL", "ProviderLimiter", "limiter_for", "max_parallel", "set_max_parallel"]
+__all__ = ["DEFAULT_MAX_PARALLEL", "ProviderLimiter", "forget_pauses", "limiter_for", "max_parallel",
+           "set_max_parallel"]
 
 DEFAULT_MAX_PARALLEL = 4
 _WAKE = 0.05  # how often a waiting request checks for cancellation
@@ -159,3 +160,17 @@ def set_max_parallel(provider: str, limit: int | None) -> None:
         else:
             _overrides[provider] = limit
     limiter_for(provider)
+
+
+def forget_pauses() -> None:
+    """Lift every provider's pause (from Retry-After or exhausted rate-limit headers).
+
+    For test harnesses: the pause belongs to the account that asked for it, and each test's
+    emulator is a new account, so a 429 in one test must not stall the next one (it did, for
+    the 120 s cap). Limits and requests in flight are left as they are."""
+    with _lock:
+        limiters = list(_limiters.values())
+    for limiter in limiters:
+        with limiter._cond:
+            limiter._resume_at = 0.0
+            limiter._cond.notify_all()

@@ -160,3 +160,17 @@ def test_a_cancelled_wait_for_a_slot_ends_at_once() -> None:
         with limiter.slot(cancel):
             pass
     assert time.monotonic() - start < 0.2
+
+
+def test_forget_pauses_lifts_a_long_retry_after_pause() -> None:
+    """What `emulator_factory`'s teardown calls: a 429 with a long Retry-After in one test
+    (another emulated account) must not hold the next test's first request for 120 s."""
+    from apiedit.limits import forget_pauses, limiter_for
+
+    limiter = limiter_for("pause-leak-check")
+    limiter.pause_for(600)
+    forget_pauses()
+    started = time.monotonic()
+    with limiter.slot():
+        pass
+    assert time.monotonic() - started < 1.0

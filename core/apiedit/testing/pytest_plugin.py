@@ -35,6 +35,10 @@ def emulator_factory() -> Iterator[Callable[..., Any]]:
     yield start
     for emulator in reversed(started):
         emulator.stop()
+    if started:  # the emulated accounts are gone, and with them the pauses they asked for
+        from apiedit.limits import forget_pauses
+
+        forget_pauses()
 
 
 @pytest.fixture
