@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from apiedit.batch.kit import unanswered_items
 from apiedit.batch.types import BatchItem, BatchJob, BatchLine, BatchState, BatchStatus
 from apiedit.errors import ApiEditError, InvalidInputError, ProviderError
 from apiedit.types import EditResult
@@ -335,10 +336,4 @@ def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[B
                 if key in wanted and key not in seen:
                     seen.add(key)
                     yield _item(obj, job, settings)
-    why = status.message or f"the job ended {status.provider_state or status.state.value}"
-    for custom_id in job.custom_ids:
-        if custom_id not in seen:
-            yield BatchItem(custom_id, error=ProviderError(
-                f"{settings.label} returned no result for this request ({why}). "
-                "Submit the line again.", provider=settings.provider,
-                code=status.provider_state or None))
+    yield from unanswered_items(job, seen, status, settings)

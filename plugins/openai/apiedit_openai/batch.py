@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from apiedit.batch.kit import unanswered_items
 from apiedit.batch.types import BatchItem, BatchJob, BatchLine, BatchState, BatchStatus
 from apiedit.errors import ApiEditError, InvalidInputError, ProviderError
 from apiedit.images import image_size
@@ -330,10 +331,4 @@ def fetch_batch_results(job: BatchJob, settings: ProviderSettings) -> Iterator[B
                 continue
             seen.add(custom_id)
             yield _item(obj, job, settings)
-    why = status.message or f"the batch ended {status.provider_state or status.state.value}"
-    for custom_id in job.custom_ids:
-        if custom_id not in seen:
-            yield BatchItem(custom_id, error=ProviderError(
-                f"{settings.label} returned no result for this request ({why}). "
-                "Submit the line again.", provider=settings.provider,
-                code=status.provider_state or None))
+    yield from unanswered_items(job, seen, status, settings)
