@@ -10,6 +10,7 @@ Only the standard library is used, so the kit adds nothing to core's dependencie
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email.parser
 import email.utils
@@ -22,10 +23,13 @@ import socket
 import socketserver
 import threading
 import traceback
+import unittest
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Union
+from typing import Any, Callable, Literal, Mapping, Union
 from urllib.parse import parse_qs, urlsplit
+
+import attrs
 
 from ..redact import get_logger
 
@@ -38,6 +42,7 @@ __all__ = [
     "HandlerResult",
     "RecordedRequest",
     "Response",
+    "WireRecord",
     "sniff_image",
 ]
 
@@ -151,6 +156,46 @@ def _parse_part(raw: bytes) -> FormPart:
     is_file = filename is not None or binary_type
     value: str | bytes = content if is_file else content.decode("utf-8", "replace")
     return (name, value, filename, content_type)
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return dict(value or {})
+
+
+def _lower_keys(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return {str(k).lower(): v for k, v in (value or {}).items()}
+
+
+@attrs.frozen
+class WireRecord:
+    """What one paid request asked the provider for, decoded from its wire into neutral words.
+
+    An emulator builds one per paid request it decodes and hands it to `Emulator.record_wire`;
+    the conformance suite asserts on these instead of on each provider's JSON, so "the seed was
+    dropped" or "the inputs went in reverse" fails the same way for every plugin. `images` are
+    the input images exactly as the client sent them, decoded from their transport (base64,
+    data URL, multipart part, or a URL the emulator fetched) to the encoded image bytes, in the
+    order sent. `count` is the number of images the request asks for (None: the wire has no such
+    field, one image). `headers` are lower-cased and not redacted: the suite checks that the
+    sentinel key went where the provider expects it, and nowhere else.
+    """
+
+    operation: str  # "generate" | "edit" | "chat" | "submit" | ...
+    model: str | None = None
+    prompt: str | None = None
+    images: tuple[bytes, ...] = attrs.field(default=(), converter=tuple, repr=lambda v: f"<{len(v)} images>")
+    mask: bytes | None = attrs.field(default=None, repr=lambda v: "None" if v is None else f"<{len(v)} bytes>")
+    count: int | None = None
+    seed: int | None = None
+    size: str | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    negative_prompt: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    strength: float | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)  # provider knobs
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys, repr=False)
 
 
 # -------------------------------------------------------------------------------- responses
@@ -357,6 +402,9 @@ class Emulator:
         self._routes_ready = False
         self._in_setup = False
         self._files: dict[str, tuple[bytes, str]] = {}
+        self.wire: list[WireRecord] = []  # one per paid request decoded, in arrival order
+        self.outputs: list[bytes] = []  # output images as answered (inline or served), in order
+        self._output_rewrite: Callable[[str], str] | None = None
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
@@ -370,6 +418,72 @@ class Emulator:
     def error_response(self, kind: str) -> Response:
         """The provider's canned error for `kind` (one of ERROR_KINDS), as the real API sends it."""
         raise NotImplementedError(f"{type(self).__name__} does not define error_response({kind!r})")
+
+    # -- the wire record (what the conformance suite asserts on)
+
+    def record_wire(self, record: WireRecord) -> None:
+        """Log what one paid request asked for; call it once per request the emulator decodes."""
+        with self._lock:
+            self.wire.append(record)
+
+    def last_wire(self) -> WireRecord:
+        """The latest WireRecord; AssertionError when the emulator recorded none."""
+        with self._lock:
+            if self.wire:
+                return self.wire[-1]
+            paid = sum(1 for r in self.requests if r.billable)
+        raise AssertionError(
+            f"{type(self).__name__} recorded no WireRecord ({paid} paid request(s) arrived): "
+            "its handlers must call record_wire() for every paid request they decode"
+        )
+
+    def image_bytes(self, ref: str) -> bytes:
+        """The encoded image behind a reference a client sent: a data URL, bare base64, or a URL
+        this emulator serves (`serve_bytes`). For WireRecord.images; ValueError otherwise."""
+        ref = ref.strip()
+        if ref.startswith(("http://", "https://")):
+            found = self.served(ref)
+            if found is None:
+                raise ValueError(f"{type(self).__name__} cannot fetch {ref[:80]!r}")
+            return found
+        if ref.startswith("data:"):
+            header, _, ref = ref.partition(",")
+            if not header.endswith(";base64"):
+                raise ValueError(f"not a base64 data URL: {header[:40]!r}")
+        return base64.b64decode(ref, validate=False)
+
+    def record_output(self, data: bytes) -> None:
+        """Log one output image as answered (inline or served), in answer order. Outputs of one
+        answer must look different (tests check the order they come back in)."""
+        with self._lock:
+            self.outputs.append(bytes(data))
+
+    # -- optional abilities; the defaults skip the test that needs them, with the reason
+
+    serves_output_urls: bool = False
+    """True for emulators whose answers carry output images as URLs made by `output_url`."""
+
+    def output_url(self, data: bytes, content_type: str = "image/png") -> str:
+        """Serve one output image and return the URL to answer with (recorded as an output).
+        After `answer_outputs_via(rewrite)` the URL is `rewrite(url)`."""
+        self.record_output(data)
+        url = self.serve_bytes(data, content_type)
+        rewrite = self._output_rewrite
+        return rewrite(url) if rewrite is not None else url
+
+    def answer_outputs_via(self, rewrite: Callable[[str], str] | None) -> None:
+        """From now on answer output URLs as `rewrite(url)` (None: as served). The suite points
+        one at a private address to prove the plugin downloads through `apiedit.download`."""
+        if not self.serves_output_urls:
+            raise unittest.SkipTest(f"{type(self).__name__} answers output images inline, not as URLs")
+        self._output_rewrite = rewrite
+
+    def fail_next_answer(self, kind: str) -> None:
+        """Make the next paid request succeed at the HTTP level and fail in-band, the way the
+        provider reports it: an async job that ends failed, or a 200 answer carrying a refusal.
+        `kind` is one of ERROR_KINDS ("blocked" above all). Override where the provider has such
+        answers; raise unittest.SkipTest for kinds it cannot express that way."""
+        raise unittest.SkipTest(f"{type(self).__name__} has no in-band failure answers")
 
     # -- routes, faults, files
 
@@ -438,12 +552,16 @@ class Emulator:
         ]
 
     def reset(self) -> None:
-        """Forget the log, the counters and the faults (routes and served files stay)."""
+        """Forget the log, the wire record, the counters and the faults (routes and served files
+        stay)."""
         with self._lock:
             self.requests.clear()
             self.handler_errors.clear()
             self.answers.clear()
             self._faults.clear()
+            self.wire.clear()
+            self.outputs.clear()
+            self._output_rewrite = None
             self._billable = 0
             self.concurrency_refusals = 0
 
