@@ -31,7 +31,6 @@ Answer shapes (`ChatEmulator.style`, or `emulate:<style>` anywhere in the last u
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import json
@@ -42,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .emulator import Emulator, RecordedRequest, Response
+from .painter import block_colours, mean_colour, prompt_colour, strip
 
 __all__ = [
     "STYLES", "ChatCall", "ChatEmulator", "block_colours", "colours_close", "decode_data_url",
@@ -57,7 +57,6 @@ _MAGIC = re.compile(r"emulate:([a-z_]+)")
 _DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<b64>;base64)?,(?P<payload>.*)$", re.DOTALL)
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _RATIOS = re.compile(r"^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$")
-BLOCK = 32  # pixels per block along the strip (the short side is two blocks)
 
 
 class _BadRequest(Exception):
@@ -103,26 +102,6 @@ def decode_data_url(url: str) -> bytes:
     return _decode_b64(match["payload"])
 
 
-def mean_colour(data: bytes) -> tuple[int, int, int]:
-    """The average RGB colour of an image."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as img:
-        r, g, b = img.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # type: ignore[misc]
-        return int(r), int(g), int(b)
-
-
-def block_colours(data: bytes, count: int) -> list[tuple[int, int, int]]:
-    """The colours of the `count` blocks of an emulator-made image, left to right."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as img:
-        rgb = img.convert("RGB")
-        w, h = rgb.size
-        pixels = [rgb.getpixel((int((i + 0.5) * w / count), h // 2)) for i in range(count)]
-        return [(int(p[0]), int(p[1]), int(p[2])) for p in pixels]  # type: ignore[index]
-
-
 def colours_close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 6) -> bool:
     """Whether two colours match within `tolerance` per channel (encoders shift them a little)."""
     return all(abs(x - y) <= tolerance for x, y in zip(a, b))
@@ -137,21 +116,8 @@ def message_images(message: dict[str, Any]) -> list[bytes]:
 
 
 def _png(colours: list[tuple[int, int, int]], ratio: str | None, fmt: str = "PNG") -> bytes:
-    from PIL import Image
-
-    strip = Image.new("RGB", (len(colours), 1))
-    for i, colour in enumerate(colours):
-        strip.putpixel((i, 0), colour)
-    w, h = 1.0, 1.0
-    if ratio and _RATIOS.match(ratio):
-        a, b = (float(x) for x in ratio.split(":"))
-        w, h = a, b
-    short = BLOCK * 2
-    scale = max(short / min(w, h), BLOCK * len(colours) / w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    buf = io.BytesIO()
-    strip.resize(size, Image.Resampling.NEAREST).save(buf, fmt)
-    return buf.getvalue()
+    """The shared painter's strip (`apiedit.testing.painter`): blocks, index band, ratio."""
+    return strip(colours, ratio=ratio, fmt=fmt)
 
 
 def _b64(data: bytes) -> str:
@@ -376,8 +342,7 @@ class ChatEmulator(Emulator):
         if call.input_images:
             colours = [mean_colour(i) if i else (128, 128, 128) for i in call.input_images]
         else:
-            digest = hashlib.sha256(call.prompt.encode()).digest()
-            colours = [(digest[0], digest[1], digest[2])]
+            colours = [prompt_colour(call.prompt)]
         ratio = (call.body.get("image_config") or {}).get("aspect_ratio")
         return _png(colours, ratio, fmt)
 
