@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +27,8 @@ from apiedit import (
 from apiedit.cli import main as cli_main
 from apiedit.conversation import ConversationStore
 from apiedit.host import Host
-from apiedit.images import b64decode_any, b64encode
-from apiedit.testing.emulator import RecordedRequest, Response
+from apiedit.images import b64decode_any
+from apiedit.testing.emulator import RecordedRequest
 from apiedit_example.emulator import ExampleEmulator
 
 MODEL = "example-image-1"
@@ -47,13 +46,20 @@ class PaintingEmulator(ExampleEmulator):
     """The example API, but every answer is a new picture (its colour counts the requests), so
     each turn's output differs from its input and from every earlier output."""
 
-    def generate(self, request: RecordedRequest, match: re.Match) -> Response:
-        answer = super().generate(request, match)
-        if answer.status != 200:
-            return answer
-        body = json.loads(answer.render()[0])
-        body["images"] = [b64encode(png((40 * len(self.requests) % 256, 10, 200)))]
-        return Response.json(body)
+    def paint(self, prompt: str, inputs: list[bytes], index: int) -> bytes:
+        return png((40 * len(self.requests) % 256, 10, 200))
+
+    def submits(self) -> list[RecordedRequest]:
+        """The paid submits (each carries one turn's input images), in order."""
+        return self.requests_to(r"^/jobs$", "POST")
+
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example API is a job API; its polls wait core's schedule, which tests shorten."""
+    from apiedit.protocols import async_tasks
+
+    monkeypatch.setattr(async_tasks, "DEFAULT_SCHEDULE", (0.01, 0.01, 0.02))
 
 
 @pytest.fixture
@@ -88,7 +94,7 @@ def test_three_turn_last_image_conversation_feeds_each_answer_into_the_next_turn
     second = say(chat, painter, sentinel_key, "add a flower in her hair")
     third = say(chat, painter, sentinel_key, "put her on a beach")
 
-    requests = painter.requests_to("/generate")
+    requests = painter.submits()
     assert sent_images(requests[0]) == [portrait]
     assert sent_images(requests[1]) == [first.images[0].data]
     assert sent_images(requests[2]) == [second.images[0].data]
@@ -109,7 +115,7 @@ def test_a_given_image_wins_over_the_last_image(
     say(chat, painter, sentinel_key, "a cat")
     other = png((1, 2, 3))
     say(chat, painter, sentinel_key, "use this one", images=[other])
-    assert sent_images(painter.requests[-1]) == [other]
+    assert sent_images(painter.submits()[-1]) == [other]
 
 
 def test_use_last_image_false_starts_from_the_prompt(
@@ -118,7 +124,7 @@ def test_use_last_image_false_starts_from_the_prompt(
     chat = Conversation.open("c", store=store)
     say(chat, painter, sentinel_key, "a cat")
     result = say(chat, painter, sentinel_key, "a dog", use_last_image=False)
-    assert sent_images(painter.requests[-1]) == []
+    assert sent_images(painter.submits()[-1]) == []
     assert result.info["turn"] == 2 and result.info["fed_last_image"] is False
 
 
@@ -132,7 +138,7 @@ def test_a_conversation_continues_after_a_restart(
         second = say(chat, painter, sentinel_key, "add a flower")
     with ConversationStore(path) as after:
         third = say(Conversation.open("c", store=after), painter, sentinel_key, "beach background")
-    assert sent_images(painter.requests[-1]) == [second.images[0].data]
+    assert sent_images(painter.submits()[-1]) == [second.images[0].data]
     assert third.info["turn"] == 3
 
 
@@ -147,7 +153,7 @@ def test_a_failed_turn_stores_nothing(
     assert [e.turn for e in chat.exchanges()] == [1]
     retry = say(chat, painter, sentinel_key, "add a flower")
     assert retry.info["turn"] == 2
-    assert sent_images(painter.requests[-1]) == [first.images[0].data]
+    assert sent_images(painter.submits()[-1]) == [first.images[0].data]
 
 
 def test_repeating_the_last_request_returns_the_stored_answer_without_a_request(
@@ -207,7 +213,7 @@ def test_two_conversations_never_share_history(
     a = say(left, painter, sentinel_key, "a cat")
     say(right, painter, sentinel_key, "a dog")
     say(left, painter, sentinel_key, "make it orange")
-    assert sent_images(painter.requests[-1]) == [a.images[0].data]
+    assert sent_images(painter.submits()[-1]) == [a.images[0].data]
     assert [m.text for m in right.history() if m.role == "user"] == ["a dog"]
 
 
@@ -219,7 +225,7 @@ def test_fork_continues_separately(
     say(chat, painter, sentinel_key, "add a flower")
     branch = chat.fork(1, "c-beach")
     result = say(branch, painter, sentinel_key, "beach background")
-    assert sent_images(painter.requests[-1]) == [first.images[0].data]
+    assert sent_images(painter.submits()[-1]) == [first.images[0].data]
     assert result.info["turn"] == 2
     assert len(chat.exchanges()) == 2 and len(branch.exchanges()) == 2
 
@@ -472,7 +478,7 @@ def test_cli_continues_a_conversation_and_manages_it(
     assert painter.billable_count == 3
     assert sorted(p.name for p in out.iterdir()) == [
         "portrait-turn1-1.png", "portrait-turn2-1.png", "portrait-turn3-1.png"]
-    assert sent_images(painter.requests[2]) == [(out / "portrait-turn2-1.png").read_bytes()]
+    assert sent_images(painter.submits()[2]) == [(out / "portrait-turn2-1.png").read_bytes()]
     err = capsys.readouterr().err
     assert "turn 3 (last_image)" in err and "turn 3 (stored answer reused" in err
 
@@ -509,4 +515,4 @@ def test_a_last_image_turn_reads_only_the_image_it_continues_from(
     result = say(chat, painter, sentinel_key, "smaller")
     assert result.info["fed_last_image"] is True
     assert len(reads) == 1  # the previous answer, not the other stored images
-    assert sent_images(painter.requests_to("/generate")[-1]) == [previous.data]
+    assert sent_images(painter.submits()[-1]) == [previous.data]

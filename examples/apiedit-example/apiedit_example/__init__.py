@@ -1,4 +1,4 @@
-"""An example provider: configuration here, the wire format in `wire.py`.
+"""An example async-job provider: configuration here, the wire format in `wire.py`.
 
 Keep this module cheap to import (hosts import every plugin to build their provider list):
 HTTP and image code is imported inside `edit`.
@@ -21,7 +21,7 @@ MODELS = [
         capabilities=apiedit.Capability.GENERATE | apiedit.Capability.EDIT
         | apiedit.Capability.MULTI_IMAGE | apiedit.Capability.SEED,
         max_input_images=4,
-        max_n=1,
+        max_n=4,
     )
 ]
 
