@@ -1,0 +1,125 @@
+"""The conformance suite catches real plugin bugs: each planted in a copy of the example plugin.
+
+For every mutation below, the example plugin (`examples/apiedit-example`, an async-job
+provider) is copied to a temporary directory, one line of it is changed (the test first checks
+the pattern is there exactly once, so a refactor of the example cannot silently turn a mutant
+into the original), and the copy's own conformance test runs in a subprocess with the copy
+first on PYTHONPATH: the installed `apiedit` entry point `example = "apiedit_example"` then
+imports the copy (a conftest written into the copy proves it). The unmutated copy must pass;
+every mutant must fail with at least one test failure (not a collection error or a crash).
+The runs go four at a time (they mostly wait on loopback HTTP), each stopping at its first failure (`-x`), to stay quick.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "apiedit-example"
+WIRE = "apiedit_example/wire.py"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One planted bug: replace `old` (found exactly once in `path`) with `new`."""
+
+    name: str
+    old: str
+    new: str
+    path: str = WIRE
+    needs_i13a: bool = True  # survives until the suite asserts on the WireRecord / outputs
+
+
+MUTATIONS = [
+    Mutation("input_images_reversed",
+             "for image in request.images]", "for image in reversed(request.images)]"),
+    Mutation("only_the_first_input_sent",
+             "for image in request.images]", "for image in request.images[:1]]"),
+    Mutation("count_ignored", '"n": request.n,', '"n": 1,'),
+    Mutation("seed_dropped", '"seed": request.seed,', '"seed": None,'),
+    Mutation("failed_job_mapped_to_a_generic_error",
+             "on_failure=lambda payload: failed_task_error(settings, payload, task_id=job_id, envelope=envelope),",
+             'on_failure=lambda payload: apiedit.ProviderError(f"job {job_id} failed", provider=settings.provider),'),
+    Mutation("only_the_first_output_downloaded",
+             "for url in urls]", "for url in urls[:1]]"),
+    Mutation("plain_requests_get_instead_of_the_safe_download",
+             "return download_image(url, settings)",
+             "return apiedit.ImageData(requests.get(url, timeout=30).content)"),
+]
+
+_PROVE_THE_COPY = '''
+import apiedit_example
+
+def pytest_sessionstart(session):
+    here = __file__.rsplit("/tests/", 1)[0]
+    assert apiedit_example.__file__.startswith(here), (
+        f"the installed example was imported ({apiedit_example.__file__}), not the copy in {here}")
+'''
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+
+
+def _copy(where: Path, mutation: Mutation | None) -> Path:
+    shutil.copytree(EXAMPLE / "apiedit_example", where / "apiedit_example",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(EXAMPLE / "tests", where / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (where / "tests" / "conftest.py").write_text(_PROVE_THE_COPY)
+    if mutation is not None:
+        target = where / mutation.path
+        text = target.read_text()
+        assert text.count(mutation.old) == 1, (
+            f"mutation {mutation.name}: {mutation.old!r} must occur exactly once in {mutation.path}")
+        target.write_text(text.replace(mutation.old, mutation.new))
+    return where
+
+
+def _run_suite(where: Path) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "APIEDIT_", "COV_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(where), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests", "-x", "-q", "-p", "no:cacheprovider",
+         "-p", "no:randomly", "--no-header"],
+        cwd=where, env=env, capture_output=True, text=True, timeout=300,
+    )
+    return Run(done.returncode, done.stdout + done.stderr)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """The suite's verdict on the original ("original") and on every mutant, by name."""
+    jobs = {"original": None, **{m.name: m for m in MUTATIONS}}
+    copies = {name: _copy(tmp_path_factory.mktemp(name), m) for name, m in jobs.items()}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(copies, pool.map(_run_suite, copies.values())))
+
+
+def test_the_unmutated_example_passes_the_suite(runs: dict[str, Run]) -> None:
+    run = runs["original"]
+    assert run.returncode == 0, run.output[-3000:]
+    assert " passed" in run.output and "failed" not in run.output
+
+
+@pytest.mark.parametrize("mutation", [
+    pytest.param(m, id=m.name, marks=[pytest.mark.xfail(
+        strict=True, reason="needs i13a's wire assertions")] if m.needs_i13a else [])
+    for m in MUTATIONS
+])
+def test_the_suite_catches_the_planted_bug(mutation: Mutation, runs: dict[str, Run]) -> None:
+    run = runs[mutation.name]
+    assert run.returncode != 0, (
+        f"the conformance suite passed the example with the bug {mutation.name!r} planted "
+        f"({mutation.old!r} -> {mutation.new!r}):\n{run.output[-1500:]}")
+    assert run.returncode == 1 and " failed" in run.output, (
+        f"the mutant {mutation.name!r} broke the run instead of failing a test:\n{run.output[-3000:]}")
