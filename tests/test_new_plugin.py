@@ -3,6 +3,7 @@ tests unchanged, in a throw-away venv that sees the project's packages."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,27 @@ def throwaway_venv(where: Path) -> Path:
     return python
 
 
+# The async emulator's answers, seen from a client: two images asked for, the job's outputs are
+# URLs on the emulator, the plugin downloaded each (in order) and painted them distinctly.
+ASYNC_CALL = """
+import json
+import apiedit
+from apiedit.testing.painter import painted_index
+from apiedit_acme.emulator import AcmeEmulator
+with AcmeEmulator() as emu:
+    result = apiedit.edit("acme", model="acme-image-1", prompt="a fox", n=2,
+                          api_key="sk-scaffold-test", base_url=emu.base_url)
+    job = emu.jobs.last()
+    print(json.dumps({
+        "outputs_are_urls": all(u.startswith(emu.base_url + "/_files/") for u in job.outputs),
+        "downloads": len(emu.requests_to("^/_files/", "GET")),
+        "same_bytes": [i.data for i in result.images] == emu.outputs == job.output_bytes,
+        "indexes": [painted_index(i.data) for i in result.images],
+        "billed": emu.billable_count, "wire_count": emu.last_wire().count,
+    }))
+"""
+
+
 def run(python: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "APIEDIT_"))}
     return subprocess.run([str(python), *args], cwd=cwd, env=env, capture_output=True, text=True,
@@ -47,7 +69,12 @@ def test_the_generated_plugin_installs_and_passes_its_own_tests(variant: str, tm
     assert project["entry-points"]["apiedit.emulators"] == {"acme": "apiedit_acme.emulator:AcmeEmulator"}
     assert (target / "LICENSE").read_text().startswith("MIT License")
     wire = (target / "apiedit_acme" / "wire.py").read_text()
+    emulator = (target / "apiedit_acme" / "emulator.py").read_text()
     assert ("poll_task" in wire) is (variant == "async")
+    assert ("download_image" in wire) is (variant == "async")  # outputs are URLs, fetched safely
+    assert ("apiedit.testing.jobs" in emulator) is (variant == "async")
+    assert "apiedit.testing.painter" in emulator and "record_wire(" in emulator
+    assert not (target / "apiedit_acme" / "_painter.py").exists(), "core's painter is imported"
 
     python = throwaway_venv(tmp_path / "venv")
     installed = run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -56,6 +83,12 @@ def test_the_generated_plugin_installs_and_passes_its_own_tests(variant: str, tm
     tests = run(python, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", cwd=target)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout
+    if variant == "async":
+        called = run(python, "-c", ASYNC_CALL)
+        assert called.returncode == 0, called.stderr[-3000:]
+        assert json.loads(called.stdout) == {"outputs_are_urls": True, "downloads": 2,
+                                             "same_bytes": True, "indexes": [0, 1], "billed": 1,
+                                             "wire_count": 2}
     listed = run(python, "-m", "apiedit", "plugins")
     assert listed.returncode == 0, listed.stderr
     (line,) = [ln for ln in listed.stdout.splitlines() if ln.startswith("acme ")]

@@ -43,7 +43,8 @@ def _values(name: str, is_async: bool) -> dict[str, str]:
         "ENV": "_".join(words).upper(),
         "year": str(datetime.date.today().year),
         "async_flag": " --async" if is_async else "",
-        "wire_text": ("one paid submit, then polls until the job ends" if is_async
+        "wire_text": ("one paid submit, polls until the job ends, output URLs downloaded safely"
+                      if is_async
                       else "one paid request, the model list, the error envelope"),
     }
 
