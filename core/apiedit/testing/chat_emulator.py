@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .emulator import Emulator, RecordedRequest, Response
+from .emulator import ERROR_KINDS, Emulator, RecordedRequest, Response, WireRecord
 from .painter import block_colours, mean_colour, prompt_colour, strip
 
 __all__ = [
@@ -57,6 +57,7 @@ _MAGIC = re.compile(r"emulate:([a-z_]+)")
 _DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<b64>;base64)?,(?P<payload>.*)$", re.DOTALL)
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _RATIOS = re.compile(r"^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$")
+_ERROR_CHUNK_MESSAGE = "Upstream provider returned an error mid-generation."
 
 
 class _BadRequest(Exception):
@@ -115,9 +116,12 @@ def message_images(message: dict[str, Any]) -> list[bytes]:
     return [decode_data_url(p["image_url"]["url"]) for p in content if p["type"] == "image_url"]
 
 
-def _png(colours: list[tuple[int, int, int]], ratio: str | None, fmt: str = "PNG") -> bytes:
-    """The shared painter's strip (`apiedit.testing.painter`): blocks, index band, ratio."""
-    return strip(colours, ratio=ratio, fmt=fmt)
+def _png(colours: list[tuple[int, int, int]], ratio: str | None, fmt: str = "PNG",
+         serial: int | None = None) -> bytes:
+    """The shared painter's strip (`apiedit.testing.painter`) of `colours` at `ratio`; with a
+    `serial`, its top-left pixel encodes it, so two answers to the same request differ (the
+    suite checks outputs come back in order)."""
+    return strip(colours, ratio=ratio, fmt=fmt, serial=serial)
 
 
 def _b64(data: bytes) -> str:
@@ -148,6 +152,8 @@ class ChatEmulator(Emulator):
         self._ids = itertools.count(1)
         self._issued: dict[str, str] = {}  # reasoning data -> canonical JSON of the whole item
         self._chat_lock = threading.Lock()
+        self._serials = itertools.count(1)  # stamps each output picture (see `_png`)
+        self._failures: list[str] = []  # styles for the next answers (`fail_next_answer`)
 
     # -- routes
 
@@ -199,11 +205,36 @@ class ChatEmulator(Emulator):
         except _BadRequest as exc:
             return Response.json(self.error_body(400, str(exc), exc.error_type), 400)
         refused = self.check_call(call)
+        self.record_wire(self.wire_record(call))
         if refused is not None:
             return refused
         with self._chat_lock:
             self.chats.append(call)
         return Response.json(self.answer(call))
+
+    def wire_record(self, call: ChatCall) -> WireRecord:
+        """The neutral record of one chat call (`Emulator.wire`); subclasses add their knobs."""
+        body = call.body
+        config = body.get("image_config") if isinstance(body.get("image_config"), dict) else {}
+        images = tuple(self._wire_image(p["image_url"]["url"]) for p in self._image_parts(call))
+        knobs = {k: body[k] for k in ("modalities", "temperature", "provider") if k in body}
+        return WireRecord(
+            "chat", model=body.get("model"), prompt=call.prompt, images=images,
+            count=body.get("n"), seed=body.get("seed"), aspect_ratio=config.get("aspect_ratio"),
+            resolution=config.get("image_size"), extra=knobs, headers=call.headers,
+        )
+
+    @staticmethod
+    def _image_parts(call: ChatCall) -> list[dict[str, Any]]:
+        content = call.messages[-1].get("content")
+        return [p for p in content if p.get("type") == "image_url"] if isinstance(content, list) else []
+
+    def _wire_image(self, url: str) -> bytes:
+        """An input image as sent: a data URL decoded, a link this emulator serves fetched."""
+        try:
+            return decode_data_url(url) if url.startswith("data:") else self.image_bytes(url)
+        except ValueError:
+            return b""
 
     def check_call(self, call: ChatCall) -> Response | None:
         """A provider's own refusal of a well-formed call (unknown model...), or None."""
@@ -344,7 +375,7 @@ class ChatEmulator(Emulator):
         else:
             colours = [prompt_colour(call.prompt)]
         ratio = (call.body.get("image_config") or {}).get("aspect_ratio")
-        return _png(colours, ratio, fmt)
+        return _png(colours, ratio, fmt, serial=next(self._serials))
 
     def _last_answer_image(self, call: ChatCall) -> list[bytes]:
         """The newest image an assistant message holds (native conversations build on it)."""
@@ -369,7 +400,9 @@ class ChatEmulator(Emulator):
     def answer(self, call: ChatCall) -> dict[str, Any]:
         """The chat completion for `call`, in `call.style`."""
         call.answer_id = f"gen-{int(time.time())}-{next(self._ids)}"
-        style = call.style if self.wants_image(call) else "text_only"
+        with self._chat_lock:
+            failure = self._failures.pop(0) if self._failures else None
+        style = failure or (call.style if self.wants_image(call) else "text_only")
         message: dict[str, Any] = {"role": "assistant", "content": self.answer_text}
         finish, native = "stop", "STOP"
         image = self.output_image(call, "JPEG" if style == "jpeg_as_png" else "PNG")
@@ -388,9 +421,9 @@ class ChatEmulator(Emulator):
         elif style == "markdown_data":
             message["content"] = f"{text}\n\n![image]({data_url})"
         elif style == "markdown_https":
-            message["content"] = f"{text}\n\n![image]({self.serve_bytes(image, 'image/png')})"
+            message["content"] = f"{text}\n\n![image]({self.output_url(image, 'image/png')})"
         elif style == "bare_url":
-            message["content"] = f"{text} {self.serve_bytes(image, 'image/png')}"
+            message["content"] = f"{text} {self.output_url(image, 'image/png')}"
         elif style == "bare_data":
             message["content"] = f"{text}\n{data_url}"
         elif style == "parts":
@@ -406,6 +439,10 @@ class ChatEmulator(Emulator):
         if style in ("images", "null_content", "two_images", "jpeg_as_png", "markdown_data",
                      "markdown_https", "bare_url", "bare_data", "parts"):
             call.output = image
+            if style not in ("markdown_https", "bare_url"):  # output_url recorded those
+                self.record_output(image)
+            if style == "two_images":
+                self.record_output(second)
         if call.body.get("model") in self.reasoning_models and call.output is not None:
             details = [{"type": "reasoning.encrypted", "data": f"sig-{call.answer_id}-{_b64(image[:12])}",
                         "format": "google-gemini-v1", "index": 0}]
@@ -428,11 +465,34 @@ class ChatEmulator(Emulator):
         if style == "empty":
             answer["choices"] = []
         elif style == "error_chunk":
-            answer["error"] = {"code": 502, "message": "Upstream provider returned an error mid-generation.",
+            answer["error"] = {"code": 502, "message": _ERROR_CHUNK_MESSAGE,
                                "metadata": {"error_type": "provider_unavailable"}}
             answer["choices"] = [{"index": 0, "finish_reason": "error", "native_finish_reason": None,
                                   "message": {"role": "assistant", "content": ""}}]
         return answer
+
+    # -- optional abilities of `Emulator` the conformance suite uses
+
+    serves_output_urls = True  # the markdown_https style links the image
+
+    def answer_outputs_via(self, rewrite: Any) -> None:
+        """Answer with a Markdown link to the image (rewritten), as some relays do."""
+        super().answer_outputs_via(rewrite)
+        if rewrite is not None:
+            self.style = "markdown_https"
+
+    _IN_BAND = {"blocked": "content_filter", "server_error": "error_chunk"}
+
+    def fail_next_answer(self, kind: str) -> str | None:
+        """"blocked": a 200 with finish_reason content_filter; "server_error": a 200 carrying
+        an error object (OpenRouter's mid-generation failure). Other kinds are HTTP errors only."""
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown error kind {kind!r}")
+        if kind not in self._IN_BAND:
+            super().fail_next_answer(kind)
+        with self._chat_lock:
+            self._failures.append(self._IN_BAND[kind])
+        return _ERROR_CHUNK_MESSAGE if kind == "server_error" else None
 
     # -- helpers for tests
 
@@ -441,6 +501,7 @@ class ChatEmulator(Emulator):
         super().reset()
         with self._chat_lock:
             self.chats.clear()
+            self._failures.clear()
 
     def last_chat(self) -> ChatCall:
         """The latest chat call (fails loudly when there was none)."""

@@ -478,12 +478,15 @@ class Emulator:
             raise unittest.SkipTest(f"{type(self).__name__} answers output images inline, not as URLs")
         self._output_rewrite = rewrite
 
-    def fail_next_answer(self, kind: str) -> None:
+    def fail_next_answer(self, kind: str) -> str | None:
         """Make the next paid request succeed at the HTTP level and fail in-band, the way the
         provider reports it: an async job that ends failed, or a 200 answer carrying a refusal.
-        `kind` is one of ERROR_KINDS ("blocked" above all). Override where the provider has such
-        answers; raise unittest.SkipTest for kinds it cannot express that way."""
-        raise unittest.SkipTest(f"{type(self).__name__} has no in-band failure answers")
+        `kind` is one of ERROR_KINDS ("blocked" above all). Returns the provider's message the
+        failure carries (the error must repeat it), or None when the answer has none. Override
+        where the provider has such answers; raise unittest.SkipTest for kinds it cannot express
+        that way."""
+        raise unittest.SkipTest(f"{type(self).__name__} has no in-band {kind!r} answer (it reports "
+                                "that kind as an HTTP error only)")
 
     # -- routes, faults, files
 

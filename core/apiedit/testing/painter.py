@@ -57,9 +57,11 @@ def _dimensions(count: int, size: tuple[int, int] | str | None, ratio: str | Non
 
 
 def strip(colours: Sequence[tuple[int, int, int]], *, size: tuple[int, int] | str | None = None,
-          ratio: str | None = None, index: int | None = 0, fmt: str = "PNG") -> bytes:
+          ratio: str | None = None, index: int | None = 0, fmt: str = "PNG",
+          serial: int | None = None) -> bytes:
     """The test picture: `colours` as blocks left to right, the index band unless `index` is
-    None, at `size` ("WxH" or a tuple) or `ratio`; encoded as `fmt`."""
+    None, at `size` ("WxH" or a tuple) or `ratio`; encoded as `fmt`. A `serial` is written into
+    the top-left pixel, so that repeated answers to one request differ too."""
     from PIL import Image, ImageDraw
 
     colours = list(colours) or [(128, 128, 128)]
@@ -77,6 +79,8 @@ def strip(colours: Sequence[tuple[int, int, int]], *, size: tuple[int, int] | st
         for t in range(ticks):
             x0 = round((2 * t + 1) * slot)
             draw.rectangle((x0, h - band, max(x0, round((2 * t + 2) * slot) - 1), h), fill=(255, 255, 255))
+    if serial is not None:
+        img.putpixel((0, 0), (serial % 251, serial // 251 % 251, 255 - serial % 7))
     buf = io.BytesIO()
     img.save(buf, "JPEG" if fmt.upper() in ("JPEG", "JPG") else fmt.upper())
     return buf.getvalue()

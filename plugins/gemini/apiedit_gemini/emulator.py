@@ -32,7 +32,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from apiedit.testing.emulator import ERROR_KINDS, Emulator, RecordedRequest, Response, sniff_image
+from apiedit.testing.emulator import ERROR_KINDS, Emulator, RecordedRequest, Response, WireRecord, sniff_image
 
 from .emulator_batch import BatchRoutes
 
@@ -291,6 +291,7 @@ class GeminiEmulator(BatchRoutes, Emulator):
         call = GenerateCall(version, model, body, request, in_query)
         problem = self._check_contents(call)
         if problem is None:
+            self.record_wire(self._wire(call))
             problem = self._check_config(model, body.get("generationConfig") or {})
         with self._state_lock:
             self.calls.append(call)
@@ -303,6 +304,29 @@ class GeminiEmulator(BatchRoutes, Emulator):
         with self._state_lock:
             self.responses.append(answer)
         return Response.json(answer)
+
+    @staticmethod
+    def _wire(call: GenerateCall) -> WireRecord:
+        """The neutral record of one call (`Emulator.wire`), the current user turn's inputs."""
+        config = call.body.get("generationConfig") or {}
+        image_config = config.get("imageConfig") or {}
+        knobs = {k: config[k] for k in ("responseModalities", "temperature") if k in config}
+        seed = config.get("seed")
+        return WireRecord(
+            "generate", model=call.model, prompt=call.prompt, images=tuple(call.images),
+            count=config.get("candidateCount"), seed=int(seed) if seed is not None else None,
+            aspect_ratio=image_config.get("aspectRatio"), resolution=image_config.get("imageSize"),
+            extra=knobs, headers=call.request.headers,
+        )
+
+    def fail_next_answer(self, kind: str) -> str | None:
+        """"blocked": the next answer is a 200 whose candidate ends IMAGE_SAFETY (no image).
+        Gemini reports the other kinds as HTTP errors only."""
+        if kind != "blocked":
+            super().fail_next_answer(kind)
+        with self._state_lock:
+            self.next_variants.append("image_safety")
+        return None
 
     def _variant(self, call: GenerateCall) -> str:
         found = _MAGIC.search(call.prompt)
@@ -474,6 +498,7 @@ class GeminiEmulator(BatchRoutes, Emulator):
                     data, mime = self._picture(call, "final", "JPEG"), "image/png"
                 else:
                     data, mime = self._picture(call, f"final{index}"), "image/png"
+                self.record_output(data)
                 parts.append({"inlineData": {"mimeType": mime, "data": self._b64(data)}})
         # Gemini 3 signs the first part after the thoughts and every image part
         answer_parts = [p for p in parts if not p.get("thought")]

@@ -30,12 +30,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from apiedit.testing.emulator import Emulator, Fault, RecordedRequest, Response
+from apiedit.testing.emulator import ERROR_KINDS, Emulator, Fault, RecordedRequest, Response, WireRecord
 
 __all__ = ["EmulatedTask", "ModelScopeEmulator"]
 
 _BIND_MESSAGE = "Please bind your Alibaba Cloud account before use."
 _BLOCKED_MESSAGE = "Output data may contain inappropriate content."
+_FAILED_MESSAGE = "Inference failed: internal error."
 _OUTCOMES = ("blocked", "fail", "slow", "empty")
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
@@ -234,11 +235,42 @@ class ModelScopeEmulator(Emulator):
         with self._task_lock:
             self.tasks.append(task)
             self._by_id[task.task_id] = task
+        self.record_wire(self._wire(request, body, urls))
         if not is_async:  # the legacy synchronous answer (older official client, §5.3)
             self._finish(task)
             images = [{"url": u} for u in task.output_urls]
             return Response.json({"images": images, "request_id": task.request_id}, headers=headers)
         return Response.json({"task_id": task.task_id, "request_id": task.request_id}, headers=headers)
+
+    def _wire(self, request: RecordedRequest, body: dict[str, Any], urls: list[str]) -> WireRecord:
+        """The neutral record of one submit (`Emulator.wire`); inputs decoded from their URLs."""
+        images = []
+        for url in urls:
+            try:
+                images.append(self.image_bytes(url))
+            except ValueError:  # a link elsewhere: the real service would fetch it
+                images.append(b"")
+        knobs = {k: v for k, v in body.items() if k not in (
+            "model", "prompt", "image_url", "seed", "size", "negative_prompt", "steps", "guidance")}
+        return WireRecord(
+            "submit", model=body.get("model"), prompt=body.get("prompt"), images=images,
+            seed=body.get("seed"), size=body.get("size"), negative_prompt=body.get("negative_prompt"),
+            steps=body.get("steps"), guidance=body.get("guidance"), extra=knobs,
+            headers=request.headers,
+        )
+
+    serves_output_urls = True  # finished tasks list output_images URLs
+
+    def fail_next_answer(self, kind: str) -> str | None:
+        """The next submitted task ends FAILED: "blocked" with ModelScope's 422 inappropriate-
+        content error, "server_error" with its 500 inference failure."""
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown error kind {kind!r}")
+        if kind not in ("blocked", "server_error"):
+            super().fail_next_answer(kind)
+        with self._task_lock:
+            self.outcomes.append("blocked" if kind == "blocked" else "fail")
+        return _BLOCKED_MESSAGE if kind == "blocked" else _FAILED_MESSAGE
 
     def _check_body(self, body: dict[str, Any]) -> str | None:
         model, prompt = body.get("model"), body.get("prompt")
@@ -332,7 +364,7 @@ class ModelScopeEmulator(Emulator):
             answer["errors"] = {"code": 422, "message": _BLOCKED_MESSAGE}
         elif task.outcome == "fail":
             status = "FAILED"
-            answer["errors"] = {"code": 500, "message": "Inference failed: internal error."}
+            answer["errors"] = {"code": 500, "message": _FAILED_MESSAGE}
         else:
             status = "SUCCEED"
             self._finish(task)
@@ -351,7 +383,7 @@ class ModelScopeEmulator(Emulator):
     def _finish(self, task: EmulatedTask) -> None:
         if task.output_urls or task.outcome == "empty":
             return
-        task.output_urls = [self.serve_bytes(self._render(task), "image/png")]
+        task.output_urls = [self.output_url(self._render(task), "image/png")]
 
     def present(self) -> ModelScopeEmulator:
         """Storybook pictures, and tasks that finish at the first poll (the demo shows no queue)."""

@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from apiedit.testing.emulator import Emulator, RecordedRequest, Response, sniff_image
+from apiedit.testing.emulator import Emulator, RecordedRequest, Response, WireRecord, sniff_image
 
 from .emulator_batch import BatchRoutes
 
@@ -524,8 +524,22 @@ class OpenAIEmulator(BatchRoutes, Emulator):
                 img.paste(colour, (i * strip, 0, right, h - h // 8))
         return self._encode(img, fmt)
 
-    def _produce(self, call: EmulatedCall, model: _Model, n: int, size: str, quality: str | None,
-                params: dict[str, Any], inputs: list[Any]) -> Response:
+    @staticmethod
+    def _wire(request: RecordedRequest, call: EmulatedCall, n: int) -> WireRecord:
+        """The neutral record of one call (`Emulator.wire`): OpenAI has n, size and a mask."""
+        params = call.params
+        knobs = {k: params[k] for k in ("quality", "background", "output_format", "input_fidelity",
+                                        "moderation", "output_compression") if k in params}
+        return WireRecord(
+            "edit" if call.endpoint == "edits" else "generate", model=call.model,
+            prompt=call.prompt, images=tuple(call.images), mask=call.mask,
+            count=n if "n" in params else None, size=params.get("size"),
+            extra=knobs, headers=request.headers,
+        )
+
+    def _produce(self, request: RecordedRequest, call: EmulatedCall, model: _Model, n: int,
+                 size: str, quality: str | None, params: dict[str, Any], inputs: list[Any]) -> Response:
+        self.record_wire(self._wire(request, call, n))
         marker = re.search(r"emulate:([a-z_]+)", call.prompt)
         if marker:
             return self.error_response(marker[1])
@@ -535,6 +549,9 @@ class OpenAIEmulator(BatchRoutes, Emulator):
         dims = self._output_size(size, inputs)
         for index in range(n):
             call.outputs.append(self._render(call.prompt, index, dims, inputs, transparent, fmt))
+        if model.kind == "gpt":  # URL answers record theirs in output_url
+            for image in call.outputs:
+                self.record_output(image)
         with self._calls_lock:
             self.calls.append(call)
         created = int(time.time())
@@ -543,9 +560,11 @@ class OpenAIEmulator(BatchRoutes, Emulator):
             data = []
             for image in call.outputs:
                 item: dict[str, Any] = (
-                    {"url": self.serve_bytes(image, "image/png")} if as_url
+                    {"url": self.output_url(image, "image/png")} if as_url
                     else {"b64_json": base64.b64encode(image).decode()}
                 )
+                if not as_url:
+                    self.record_output(image)
                 if model.kind == "dall-e-3":
                     item["revised_prompt"] = f"A detailed rendering of: {call.prompt}"
                 data.append(item)
@@ -578,7 +597,7 @@ class OpenAIEmulator(BatchRoutes, Emulator):
             model = self._model(params.get("model"), "generations")
             n, size, quality = self._check_common(model, params)
             call = EmulatedCall("generations", "json", model.id, params["prompt"], params)
-            return self._produce(call, model, n, size, quality, params, [])
+            return self._produce(request, call, model, n, size, quality, params, [])
         return self._guarded(request, run)
 
     def _edits(self, request: RecordedRequest, match: re.Match[str]) -> Response:
@@ -603,7 +622,7 @@ class OpenAIEmulator(BatchRoutes, Emulator):
             self._check_inputs(model, call.images, call.mask)
             self._check_edit_options(model, call, params)
             inputs = [self._open(data, "image") for data in call.images]
-            return self._produce(call, model, n, size, quality, params, inputs)
+            return self._produce(request, call, model, n, size, quality, params, inputs)
         return self._guarded(request, run)
 
     def _multipart_edit(self, request: RecordedRequest) -> tuple[EmulatedCall, dict[str, Any]]:

@@ -20,7 +20,7 @@ import threading
 import time
 
 from apiedit.testing.chat_emulator import ChatCall, ChatEmulator, _png, decode_data_url, mean_colour
-from apiedit.testing.emulator import RecordedRequest, Response
+from apiedit.testing.emulator import RecordedRequest, Response, WireRecord
 
 __all__ = ["CATALOGUE", "OpenRouterEmulator"]
 
@@ -242,9 +242,20 @@ class OpenRouterEmulator(ChatEmulator):
             return self._bad(f"Unknown parameter(s): {', '.join(sorted(unknown))}")
         with self._images_lock:
             self.image_calls.append({**body, "decoded_references": images})
+        wired = [self._wire_image(((r or {}).get("image_url") or {}).get("url", "")) for r in refs]
+        self.record_wire(WireRecord(
+            "generate" if not refs else "edit", model=model, prompt=prompt, images=wired,
+            count=n if "n" in body else None, seed=body.get("seed"), size=body.get("size"),
+            aspect_ratio=ratio, resolution=body.get("resolution"),
+            extra={k: body[k] for k in ("quality", "output_format", "background", "provider") if k in body},
+            headers=request.headers,
+        ))
         colours = [mean_colour(i) if i else (128, 128, 128) for i in images] or [(40, 120, 200)]
-        data = [{"b64_json": base64.b64encode(_png(colours, ratio, "PNG")).decode(),
-                 "media_type": "image/png"} for _ in range(n)]
+        pictures = [_png(colours, ratio, "PNG", serial=next(self._serials)) for _ in range(n)]
+        for picture in pictures:
+            self.record_output(picture)
+        data = [{"b64_json": base64.b64encode(picture).decode(), "media_type": "image/png"}
+                for picture in pictures]
         return Response.json({"created": int(time.time()), "data": data,
                               "usage": {"prompt_tokens": 12, "completion_tokens": 1290 * n,
                                         "cost": 0.039 * n}})
