@@ -6,8 +6,9 @@ the pattern is there exactly once, so a refactor of the example cannot silently 
 into the original), and the copy's own conformance test runs in a subprocess with the copy
 first on PYTHONPATH: the installed `apiedit` entry point `example = "apiedit_example"` then
 imports the copy (a conftest written into the copy proves it). The unmutated copy must pass;
-every mutant must fail with at least one test failure (not a collection error or a crash).
-The runs go four at a time (they mostly wait on loopback HTTP), each stopping at its first failure (`-x`), to stay quick.
+every mutant must fail (test failures, not a collection error or a crash), among them the test
+of the suite that is meant to catch that bug. The runs go four at a time: they mostly wait on
+loopback HTTP.
 """
 
 from __future__ import annotations
@@ -28,30 +29,38 @@ WIRE = "apiedit_example/wire.py"
 
 @dataclass(frozen=True)
 class Mutation:
-    """One planted bug: replace `old` (found exactly once in `path`) with `new`."""
+    """One planted bug: replace `old` (found exactly once in `path`) with `new`; the suite's
+    test `caught_by` (a substring of its node id) must be among the failures."""
 
     name: str
     old: str
     new: str
+    caught_by: str
     path: str = WIRE
-    needs_i13a: bool = True  # survives until the suite asserts on the WireRecord / outputs
 
 
 MUTATIONS = [
     Mutation("input_images_reversed",
-             "for image in request.images]", "for image in reversed(request.images)]"),
+             "for image in request.images]", "for image in reversed(request.images)]",
+             "test_compose_several_images"),
     Mutation("only_the_first_input_sent",
-             "for image in request.images]", "for image in request.images[:1]]"),
-    Mutation("count_ignored", '"n": request.n,', '"n": 1,'),
-    Mutation("seed_dropped", '"seed": request.seed,', '"seed": None,'),
+             "for image in request.images]", "for image in request.images[:1]]",
+             "test_compose_several_images"),
+    Mutation("count_ignored", '"n": request.n,', '"n": 1,',
+             "test_each_supported_knob_reaches_the_wire[count]"),
+    Mutation("seed_dropped", '"seed": request.seed,', '"seed": None,',
+             "test_each_supported_knob_reaches_the_wire[seed]"),
     Mutation("failed_job_mapped_to_a_generic_error",
              "on_failure=lambda payload: failed_task_error(settings, payload, task_id=job_id, envelope=envelope),",
-             'on_failure=lambda payload: apiedit.ProviderError(f"job {job_id} failed", provider=settings.provider),'),
+             'on_failure=lambda payload: apiedit.ProviderError(f"job {job_id} failed", provider=settings.provider),',
+             "test_an_in_band_failure_is_a_typed_error[blocked]"),
     Mutation("only_the_first_output_downloaded",
-             "for url in urls]", "for url in urls[:1]]"),
+             "for url in urls]", "for url in urls[:1]]",
+             "test_n_images_come_back_in_order"),
     Mutation("plain_requests_get_instead_of_the_safe_download",
              "return download_image(url, settings)",
-             "return apiedit.ImageData(requests.get(url, timeout=30).content)"),
+             "return apiedit.ImageData(requests.get(url, timeout=30).content)",
+             "test_output_links_are_fetched_only_through_the_safe_downloader"),
 ]
 
 _PROVE_THE_COPY = '''
@@ -89,7 +98,7 @@ def _run_suite(where: Path) -> Run:
     env["PYTHONPATH"] = os.pathsep.join([str(where), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-x", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "tests", "-q", "-rf", "-p", "no:cacheprovider",
          "-p", "no:randomly", "--no-header"],
         cwd=where, env=env, capture_output=True, text=True, timeout=300,
     )
@@ -111,15 +120,15 @@ def test_the_unmutated_example_passes_the_suite(runs: dict[str, Run]) -> None:
     assert " passed" in run.output and "failed" not in run.output
 
 
-@pytest.mark.parametrize("mutation", [
-    pytest.param(m, id=m.name, marks=[pytest.mark.xfail(
-        strict=True, reason="needs i13a's wire assertions")] if m.needs_i13a else [])
-    for m in MUTATIONS
-])
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
 def test_the_suite_catches_the_planted_bug(mutation: Mutation, runs: dict[str, Run]) -> None:
     run = runs[mutation.name]
     assert run.returncode != 0, (
         f"the conformance suite passed the example with the bug {mutation.name!r} planted "
         f"({mutation.old!r} -> {mutation.new!r}):\n{run.output[-1500:]}")
-    assert run.returncode == 1 and " failed" in run.output, (
+    summary = run.output.strip().splitlines()[-1]  # "2 failed, 26 passed, 8 skipped in 9.1s"
+    assert run.returncode == 1 and " failed" in summary and "error" not in summary, (
         f"the mutant {mutation.name!r} broke the run instead of failing a test:\n{run.output[-3000:]}")
+    failed = [line for line in run.output.splitlines() if line.startswith("FAILED ")]
+    assert any(mutation.caught_by in line for line in failed), (
+        f"{mutation.caught_by} should catch {mutation.name!r}; the failures were:\n" + "\n".join(failed))

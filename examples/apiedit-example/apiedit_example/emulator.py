@@ -36,11 +36,14 @@ class ExampleEmulator(Emulator):
     def error_response(self, kind: str) -> Response:
         return Response.json({"error": {"message": f"example {kind}", "code": kind}}, status=_STATUS[kind])
 
-    def fail_next_answer(self, kind: str) -> None:
-        """The next job is accepted, then ends `failed` with the error code `kind`."""
+    def fail_next_answer(self, kind: str) -> str:
+        """The next job is accepted, then ends `failed` with the error code `kind`; returns the
+        message the failure carries (the plugin's error must repeat it)."""
         if kind not in _JOB_FAILURES:
             raise unittest.SkipTest(f"an example job does not fail with {kind!r}: the submit is refused")
-        self.jobs.fail_next({"message": f"the example job ended with {kind}", "code": kind})
+        message = f"the example job ended with {kind}"
+        self.jobs.fail_next({"message": message, "code": kind})
+        return message
 
     @staticmethod
     def _authorised(request: RecordedRequest) -> bool:
