@@ -51,8 +51,10 @@ MUTATIONS = [
     Mutation("seed_dropped", '"seed": request.seed,', '"seed": None,',
              "test_each_supported_knob_reaches_the_wire[seed]"),
     Mutation("failed_job_mapped_to_a_generic_error",
-             "on_failure=lambda payload: failed_task_error(settings, payload, task_id=job_id, envelope=envelope),",
-             'on_failure=lambda payload: apiedit.ProviderError(f"job {job_id} failed", provider=settings.provider),',
+             "on_failure=lambda payload: failed_task_error(settings, payload, task_id=job_id, "
+             "envelope=envelope),",
+             'on_failure=lambda payload: apiedit.ProviderError(f"job {job_id} failed", '
+             "provider=settings.provider),",
              "test_an_in_band_failure_is_a_typed_error[blocked]"),
     Mutation("only_the_first_output_downloaded",
              "for url in urls]", "for url in urls[:1]]",

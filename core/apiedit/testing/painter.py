@@ -39,7 +39,8 @@ def mean_colour(data: bytes) -> tuple[int, int, int]:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
-        r, g, b = img.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # type: ignore[misc]
+        pixel = img.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        r, g, b = pixel  # type: ignore[misc]
         return int(r), int(g), int(b)
 
 
