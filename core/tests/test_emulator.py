@@ -16,7 +16,15 @@ from typing import Iterator
 import pytest
 import requests
 
-from apiedit.testing.emulator import ERROR_KINDS, Emulator, Fault, RecordedRequest, Response, sniff_image
+from apiedit.testing.emulator import (
+    ERROR_KINDS,
+    Emulator,
+    Fault,
+    RecordedRequest,
+    Response,
+    WireRecord,
+    sniff_image,
+)
 from apiedit.testing.pytest_plugin import (  # noqa: F401  (fixtures, also without the entry point)
     apiedit_home,
     emulator_factory,
@@ -451,3 +459,72 @@ def test_emulator_factory_stops_its_emulators_at_teardown(pytester: pytest.Pytes
 ])
 def test_sniff_image_reads_the_magic_bytes_emulated_apis_accept(head: bytes, mime: str | None) -> None:
     assert sniff_image(head) == mime
+
+
+# ------------------------------------------------------------------------------- wire record
+
+
+class WiredEmulator(Emulator):
+    """Records what its one paid route received, and answers the output as a link."""
+
+    serves_output_urls = True
+
+    def setup_routes(self) -> None:
+        self.route("POST", r"/v1/make", self.make, billable=True)
+
+    def make(self, request: RecordedRequest, match: re.Match[str]) -> Response:
+        body = request.json()
+        self.record_wire(WireRecord("generate", model=body["model"], prompt=body["prompt"],
+                                    images=[self.image_bytes(ref) for ref in body["images"]],
+                                    seed=body.get("seed"), headers=request.headers))
+        return Response.json({"url": self.output_url(b"\x89PNG\r\n\x1a\nout")})
+
+    def error_response(self, kind: str) -> Response:
+        return Response.json({"error": {"message": kind}}, 400)
+
+
+def test_last_wire_without_a_record_says_the_handlers_must_record() -> None:
+    with WiredEmulator() as emu:
+        with pytest.raises(AssertionError, match="recorded no WireRecord.*record_wire"):
+            emu.last_wire()
+
+
+def test_the_wire_record_decodes_inputs_in_order_and_keeps_the_headers() -> None:
+    import base64
+
+    with WiredEmulator() as emu:
+        served = emu.serve_bytes(b"second", "image/png")
+        first = "data:image/png;base64," + base64.b64encode(b"first").decode()
+        third = base64.b64encode(b"third").decode()
+        body = {"model": "m", "prompt": "p", "images": [first, served, third], "seed": 7}
+        answer = requests.post(f"{emu.base_url}/v1/make", json=body, timeout=5,
+                               headers={"Authorization": "Bearer k"})
+        wire = emu.last_wire()
+        assert wire.images == (b"first", b"second", b"third")
+        assert (wire.model, wire.prompt, wire.seed, wire.count) == ("m", "p", 7, None)
+        assert wire.headers["authorization"] == "Bearer k"  # lower-cased names, values kept
+        assert "Bearer k" not in repr(wire)  # but headers stay out of the repr
+        assert requests.get(answer.json()["url"], timeout=5).content == b"\x89PNG\r\n\x1a\nout"
+        assert emu.outputs == [b"\x89PNG\r\n\x1a\nout"]
+        emu.reset()
+        assert emu.wire == [] and emu.outputs == []
+
+
+def test_answer_outputs_via_rewrites_output_links_until_reset() -> None:
+    with WiredEmulator() as emu:
+        emu.answer_outputs_via(lambda url: url.replace("127.0.0.1", "localhost"))
+        body = {"model": "m", "prompt": "p", "images": []}
+        url = requests.post(f"{emu.base_url}/v1/make", json=body, timeout=5).json()["url"]
+        assert url.startswith(f"http://localhost:{emu.port}/_files/")
+        emu.reset()
+        url = requests.post(f"{emu.base_url}/v1/make", json=body, timeout=5).json()["url"]
+        assert url.startswith(emu.base_url)
+
+
+def test_optional_abilities_skip_when_an_emulator_lacks_them(emu: ToyEmulator) -> None:
+    import unittest
+
+    with pytest.raises(unittest.SkipTest, match="inline"):
+        emu.answer_outputs_via(lambda url: url)
+    with pytest.raises(unittest.SkipTest, match="'blocked'"):
+        emu.fail_next_answer("blocked")

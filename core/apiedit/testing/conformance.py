@@ -290,7 +290,9 @@ if pytest is not None:
             assert emulator.billable_count == 1
             self.assert_input_colours(emulator.last_wire(), colours)
 
-        def knob_call(self, host: Host, emulator: Emulator, knob: str) -> tuple[str, ModelInfo, dict[str, Any]]:
+        def knob_call(
+            self, host: Host, emulator: Emulator, knob: str
+        ) -> tuple[str, ModelInfo, dict[str, Any]]:
             """The first configured model that declares `knob`, and request fields that set it
             to a value different from the model's default. Skips when no model declares it."""
             for model_id in self.configured_models():
@@ -352,7 +354,8 @@ if pytest is not None:
             if knob == "count":
                 sent = sum(w.count or 1 for w in wires)
                 assert sent == fields["n"], (
-                    f"n={fields['n']} was asked for; the wire asked for {sent} image(s) in {len(wires)} request(s)")
+                    f"n={fields['n']} was asked for; the wire asked for {sent} image(s) in "
+                    f"{len(wires)} request(s)")
                 assert len(result.images) == fields["n"], f"{len(result.images)} image(s) came back"
             elif knob in ("seed", "negative_prompt", "steps"):
                 assert getattr(wire, knob) == fields[knob], (
@@ -370,7 +373,8 @@ if pytest is not None:
                 shape = _shape_of(wire)
                 assert wire.size == fields["size"] or (
                     wire.size is None and shape is not None and abs(shape / wanted - 1) < 0.03
-                ), f"size {fields['size']} was asked for; the wire had size={wire.size!r}, aspect_ratio={wire.aspect_ratio!r}"
+                ), (f"size {fields['size']} was asked for; the wire had size={wire.size!r}, "
+                    f"aspect_ratio={wire.aspect_ratio!r}")
             elif knob == "aspect_ratio":
                 wanted = _ratio(fields["aspect_ratio"], ":")
                 shape = _shape_of(wire)
@@ -382,7 +386,8 @@ if pytest is not None:
                 sides = [float(x) for x in wire.size.split("x")] if _ratio(wire.size, "x") else []
                 assert wire.resolution == fields["resolution"] or (
                     edge is not None and sides and abs(max(sides) / edge - 1) < 0.3
-                ), f"resolution {fields['resolution']} was asked for; the wire had resolution={wire.resolution!r}, size={wire.size!r}"
+                ), (f"resolution {fields['resolution']} was asked for; the wire had "
+                    f"resolution={wire.resolution!r}, size={wire.size!r}")
 
         def test_n_images_come_back_in_order(self, host: Host, emulator: Emulator, sentinel_key: str) -> None:
             """With n > 1 every output must come back, each once, in the order the provider
@@ -518,16 +523,17 @@ if pytest is not None:
             real = download.is_private_url
             monkeypatch.setattr(download, "is_private_url",
                                 lambda url: urlsplit(url).netloc != origin and real(url))
+            error: InvalidInputError | None = None
             try:
-                result: EditResult | None = self.call(host, emulator, sentinel_key, model=model, images=images)
+                self.call(host, emulator, sentinel_key, model=model, images=images)
             except InvalidInputError as refused:
-                result, error = None, refused
+                error = refused
             if not rewritten:
                 pytest.skip(f"{model} answered its output inline, not as a link")
             fetched = [r.path for r in emulator.requests
                        if r.headers.get("host", "").startswith("localhost")]
             assert not fetched, f"the plugin fetched an output from a private address: {fetched}"
-            assert result is None, "an output link to a private address was accepted"
+            assert error is not None, "an output link to a private address was accepted"
             assert "private address" in str(error) and error.provider == self.provider
 
         def test_read_timeout_after_sending_is_not_resent(self, host: Host, emulator: Emulator, sentinel_key: str) -> None:

@@ -184,7 +184,7 @@ class WireRecord:
     model: str | None = None
     prompt: str | None = None
     images: tuple[bytes, ...] = attrs.field(default=(), converter=tuple, repr=lambda v: f"<{len(v)} images>")
-    mask: bytes | None = attrs.field(default=None, repr=lambda v: "None" if v is None else f"<{len(v)} bytes>")
+    mask: bytes | None = attrs.field(default=None, repr=lambda v: "None" if v is None else f"<{len(v)} B>")
     count: int | None = None
     seed: int | None = None
     size: str | None = None
