@@ -82,6 +82,17 @@ def test_timed_states_last_their_seconds(emulator_factory) -> None:
     assert _poll(emulator, job_id)["status"] == "succeeded"
 
 
+def test_one_job_can_have_its_own_schedule_and_never_end(emulator_factory) -> None:
+    import math
+
+    emulator = emulator_factory(JobsEmulator)
+    slow = emulator.board.submit([b"never"], schedule=Schedule(running_s=math.inf))
+    quick = _submit(emulator)
+    assert [_poll(emulator, slow.id)["status"] for _ in range(3)] == ["running"] * 3
+    assert _poll(emulator, quick)["status"] == "succeeded"
+    assert slow.output_bytes == [] and not slow.done
+
+
 def test_the_words_are_the_providers_own(emulator_factory) -> None:
     class ModelScopeLike(JobsEmulator):
         words = MODELSCOPE_WORDS

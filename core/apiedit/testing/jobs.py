@@ -27,6 +27,8 @@ Decisions a user of the kit can rely on:
     then running for `running_polls` polls and `running_s` seconds, then it ends. Everything is
     zero by default, so in tests the first poll already answers the end; a test that wants to
     see the queue sets e.g. `board.schedule = Schedule(queued_polls=1, running_polls=1)`.
+    `submit(..., schedule=...)` sets one job's own; `Schedule(running_s=math.inf)` is a job
+    that never ends (cancel and deadline tests).
   * The state is worked out when a poll arrives (no timer threads), and each poll is counted
     (`board.polls`, `job.polls`), so a test can assert how often a client asked.
   * Outputs are rendered once, when the job succeeds: served from the emulator as absolute URLs
@@ -104,6 +106,7 @@ class Job:
     data: Any  # what the emulator attached at submit (the request body, usually)
     render: Union[Render, None]
     submitted_at: float
+    schedule: Union[Schedule, None] = None  # this job's own; None: the board's
     state: str = QUEUED
     polls: int = 0
     states_answered: list[str] = field(default_factory=list)  # one per poll, neutral words
@@ -159,15 +162,16 @@ class JobBoard:
     # -- the emulator's side
 
     def submit(self, render: Render | Sequence[bytes] | None, *, data: Any = None,
-               job_id: str | None = None) -> Job:
+               job_id: str | None = None, schedule: Schedule | None = None) -> Job:
         """A new queued job. `render()` makes its output images when it succeeds (or pass the
-        images themselves); it may raise JobFailed. None: a job that succeeds with no images."""
+        images themselves); it may raise JobFailed. None: a job that succeeds with no images.
+        `schedule` overrides the board's for this job only."""
         if render is not None and not callable(render):
             images = list(render)
             render = lambda: images  # noqa: E731 - a fixed answer
         with self._lock:
             job = Job(id=job_id or f"{self.id_prefix}{next(self._ids)}", data=data,
-                      render=render, submitted_at=time.monotonic())
+                      render=render, submitted_at=time.monotonic(), schedule=schedule)
             if self._failures:
                 job.fail_with = self._failures.pop(0)
             self.jobs.append(job)
@@ -210,7 +214,7 @@ class JobBoard:
 
     def _advance(self, job: Job, now: float) -> bool:
         """Move a job on (under the lock); True when it has just reached its end."""
-        s = self.schedule
+        s = job.schedule or self.schedule
         if job.state == QUEUED:
             if job.polls <= s.queued_polls or now - job.submitted_at < s.queued_s:
                 return False
