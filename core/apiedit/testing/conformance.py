@@ -251,7 +251,7 @@ if pytest is not None:
         # ---- calls, judged on the wire --------------------------------------------------------
         def test_text_to_image_returns_decodable_images(self, host: Host, emulator: Emulator, sentinel_key: str) -> None:
             """edit() with no input images must send the prompt and the model, no images, the
-            key in a header, and return decodable image bytes, billed once."""
+            key in a header (not in the URL or the body), and return decodable images, billed once."""
             if not self.generate_model:
                 pytest.skip("no text-to-image model configured")
             result = self.call(host, emulator, sentinel_key, model=self.generate_model, prompt=_PROMPT)
@@ -264,6 +264,9 @@ if pytest is not None:
             assert wire.images == (), f"{len(wire.images)} input image(s) were sent for text-to-image"
             assert any(sentinel_key in value for value in wire.headers.values()), (
                 "the API key did not reach the provider in a request header")
+            for sent in emulator.requests:  # a key in a URL or a body ends up in logs
+                assert sentinel_key not in sent.path + repr(sent.query), f"the key is in {sent.path}'s URL"
+                assert sentinel_key.encode() not in sent.body, f"the key is in {sent.path}'s body"
 
         def test_edit_with_one_image(self, host: Host, emulator: Emulator, sentinel_key: str) -> None:
             """edit() with one input image must send exactly that image (and the prompt) and
@@ -291,18 +294,22 @@ if pytest is not None:
             self.assert_input_colours(emulator.last_wire(), colours)
 
         def knob_call(
-            self, host: Host, emulator: Emulator, knob: str
+            self, host: Host, emulator: Emulator, knob: str, path: str
         ) -> tuple[str, ModelInfo, dict[str, Any]]:
-            """The first configured model that declares `knob`, and request fields that set it
-            to a value different from the model's default. Skips when no model declares it."""
+            """The first configured model that declares `knob` and takes the `path` ("text":
+            no inputs, "inputs": one input image), and request fields that set the knob to a value
+            other than the model's default. Skips when no model does."""
+            if path == "text" and knob in ("mask", "strength"):
+                pytest.skip(f"{knob} needs an input image")
             for model_id in self.configured_models():
                 info = self.model_info(host, emulator, model_id)
-                edits = not info.supports(Capability.GENERATE) or knob in ("mask", "strength")
                 fields: dict[str, Any] = {"model": model_id, "prompt": _PROMPT}
-                if edits:
+                if path == "inputs":
                     if not info.supports(Capability.EDIT):
                         continue
                     fields["images"] = (ImageData(sample_png(PALETTE[1])),)
+                elif not info.supports(Capability.GENERATE):
+                    continue
                 capability = _KNOB_CAPABILITY.get(knob)
                 if capability is not None and not info.supports(capability):
                     continue
@@ -337,16 +344,17 @@ if pytest is not None:
                         continue
                     fields["resolution"] = info.resolutions[-1]
                 return model_id, info, fields
-            pytest.skip(f"no configured model declares {knob!r}")
+            pytest.skip(f"no configured model declares {knob!r} for {path!r} calls")
 
+        @pytest.mark.parametrize("path", ["text", "inputs"])
         @pytest.mark.parametrize("knob", _KNOBS)
         def test_each_supported_knob_reaches_the_wire(
-            self, host: Host, emulator: Emulator, sentinel_key: str, knob: str
+            self, host: Host, emulator: Emulator, sentinel_key: str, knob: str, path: str
         ) -> None:
             """Every knob the model's ModelInfo declares (capability flags, sizes, aspect ratios,
-            resolutions, max_n) must reach the provider, not be dropped on the way. Fix the
-            request builder, or stop declaring what is not sent."""
-            model_id, info, fields = self.knob_call(host, emulator, knob)
+            resolutions, max_n) must reach the provider, on text-to-image and on edit calls, not
+            be dropped on the way. Fix the request builder, or stop declaring what is not sent."""
+            model_id, info, fields = self.knob_call(host, emulator, knob, path)
             result = self.call(host, emulator, sentinel_key, **fields)
             self.assert_images(result)
             wires = _paid(emulator)
@@ -389,18 +397,22 @@ if pytest is not None:
                 ), (f"resolution {fields['resolution']} was asked for; the wire had "
                     f"resolution={wire.resolution!r}, size={wire.size!r}")
 
-        def test_n_images_come_back_in_order(self, host: Host, emulator: Emulator, sentinel_key: str) -> None:
+        @pytest.mark.parametrize("path", ["text", "inputs"])
+        def test_n_images_come_back_in_order(
+            self, host: Host, emulator: Emulator, sentinel_key: str, path: str
+        ) -> None:
             """With n > 1 every output must come back, each once, in the order the provider
-            answered them (the emulator paints each output differently). Fix the answer parser
-            (all items, not the first) and the downloader loop."""
+            answered them (the emulator paints each output differently), for text-to-image and
+            for edits. Fix the answer parser (all items, not the first) and the downloader loop."""
+            wanted = Capability.GENERATE if path == "text" else Capability.EDIT
             for model_id in self.configured_models():
                 info = self.model_info(host, emulator, model_id)
-                if info.max_n >= 2:
+                if info.max_n >= 2 and info.supports(wanted):
                     break
             else:
-                pytest.skip("no configured model makes more than one image per call")
+                pytest.skip(f"no configured model makes more than one image per {path!r} call")
             n = min(3, info.max_n)
-            images = () if info.supports(Capability.GENERATE) else (ImageData(sample_png(PALETTE[3])),)
+            images = () if path == "text" else (ImageData(sample_png(PALETTE[3])),)
             result = self.call(host, emulator, sentinel_key, model=model_id, images=images, n=n)
             assert len(result.images) == n, f"n={n} was asked for; {len(result.images)} image(s) came back"
             answered = [_pixels(o) for o in emulator.outputs]
@@ -484,10 +496,12 @@ if pytest is not None:
             with pytest.raises(ApiEditError) as caught:
                 self.call(host, emulator, sentinel_key, model=model, images=images)
             error = caught.value
-            assert isinstance(error, expected) and type(error) not in (ApiEditError, ProviderError) or (
-                expected is ProviderError and isinstance(error, ProviderError)
-                and not isinstance(error, ContentBlockedError)
-            ), f"a {kind!r} failure became {type(error).__name__}, expected {expected.__name__}: {error}"
+            if expected is ProviderError:  # any provider error that says why, but not a refusal
+                typed = isinstance(error, ProviderError) and not isinstance(error, ContentBlockedError)
+            else:
+                typed = isinstance(error, expected)
+            assert typed, (f"a {kind!r} failure became {type(error).__name__}, expected "
+                           f"{expected.__name__}: {error}")
             if message:
                 assert message.rstrip(".") in str(error), (
                     f"the error does not repeat the provider's message {message!r}: {error}")

@@ -11,3 +11,11 @@ class TestOpenAIConformance(ProviderConformance):
     edit_model = "gpt-image-1.5"
     multi_image_model = "gpt-image-1.5"
     multi_image_count = 4
+
+
+class TestOpenAIFlexibleSizesConformance(TestOpenAIConformance):
+    """GPT Image 2.5 takes any size within limits: aspect ratio and resolution become a size."""
+
+    generate_model = "gpt-image-2.5-flare"
+    edit_model = "gpt-image-2.5-flare"
+    multi_image_model = "gpt-image-2.5-flare"
