@@ -3,7 +3,9 @@
 Each provider plugin subclasses `Emulator`, registers the provider's routes and error envelopes
 in `setup_routes()`, and its tests inject `Fault`s to rehearse what real providers and networks
 do: error statuses, Retry-After, slow answers, dropped connections, truncated bodies. The billable
-counter lets a test prove that a paid request was not sent twice.
+counter lets a test prove that a paid request was not sent twice. Each paid request a handler
+decodes is also logged as a provider-neutral `WireRecord` (`record_wire`), and each output image
+it answers with `record_output`/`output_url`: the conformance suite asserts on those.
 
 Only the standard library is used, so the kit adds nothing to core's dependencies.
 """
