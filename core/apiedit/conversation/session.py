@@ -244,7 +244,10 @@ class Conversation:
         history: tuple[Turn, ...] = ()
         if native:
             count = _native_count(heads, provider, model)
-            run = _native_run(self.store.exchanges(self.name, last=count), provider, model) if count else []
+            # lazy: the images stay on disk until the plugin sends their bytes (a provider that
+            # refers to uploaded files, or resends only the newest few, reads one or two)
+            run = (_native_run(self.store.exchanges(self.name, last=count, lazy=True), provider, model)
+                   if count else [])
             history = tuple(message for exchange in run for message in exchange.messages)
             # After a switch of provider or model the new one starts from the last image.
             feed = use_last_image and not request.images and count < len(heads)
