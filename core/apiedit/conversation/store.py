@@ -287,6 +287,7 @@ class ConversationStore:
         ).fetchall()
         rows.reverse()
         out = []
+        shared: dict[str, StoredImage] = {}  # lazy: one object (one read) per distinct image
         for eid, turn, key, parent, info, created in rows:
             refs: dict[int, list[ImageData]] = {0: [], 1: []}
             for message, sha256, mime, ext in conn.execute(
@@ -296,8 +297,11 @@ class ConversationStore:
                 (eid,),
             ):
                 if lazy:
-                    refs[message].append(StoredImage(self.images.path(sha256, ext), sha256, mime,
-                                                     f"conversation {name!r}"))
+                    image = shared.get(f"{sha256}/{mime}")
+                    if image is None:
+                        image = shared[f"{sha256}/{mime}"] = StoredImage(
+                            self.images.path(sha256, ext), sha256, mime, f"conversation {name!r}")
+                    refs[message].append(image)
                     continue
                 try:
                     data = self.images.read(sha256, ext)
