@@ -71,7 +71,8 @@ _BLOCKING_REASONS = {
 }
 _EXTRA_KEYS = ("response_modalities", "temperature")
 # "You do not have permission to access the File x or it may not exist." (403; files.py)
-_FILE_GONE = re.compile(r"\bFile\b.*\b(may not exist|not found|does not exist|expired)", re.I | re.S)
+# (Google's capital F: a batch's "Input file ... not found" is another error)
+_FILE_GONE = re.compile(r"\bFile \S+ (?:or it may not exist|(?:was |is |has )?(?:not found|expired|deleted))")
 _UNKNOWN_MODEL = re.compile(r"models/\S+ is not (found|supported)|model \S+ (is )?not found", re.I)
 
 
@@ -497,8 +498,9 @@ def map_error(response: requests.Response, label: str = "Gemini") -> ApiEditErro
 
     if status in (400, 403, 404) and _FILE_GONE.search(message) and "API_KEY_INVALID" not in reasons:
         return FileGoneError(
-            f"{label} no longer has a history image this request referred to (HTTP {status}).{said} "
-            "It was uploaded again and the turn resent once; if this persists, set "
+            f"{label} no longer has a file this request referred to (expired, deleted, or made "
+            f"with another key; HTTP {status}).{said} Conversations upload a gone history image "
+            "again and resend the turn once; if this persists, set "
             "APIEDIT_GEMINI_HISTORY_FILES=off to send history images inline.",
             **kw,
         )
