@@ -206,7 +206,8 @@ class Conversation:
                 log.info("Conversation %r: the request repeats turn %d; returning its stored "
                          "answer without calling %s.", self.name, claim.turn, provider)
                 _tell(progress, f"Turn {claim.turn} repeated: using its stored answer (not billed).")
-                stored = next((e for e in self.store.exchanges(self.name)
+                # a stored claim is always the newest turn: read that one only
+                stored = next((e for e in self.store.exchanges(self.name, last=1)
                                if e.turn == claim.turn), None)
                 if stored is not None:  # else pruned or reset meanwhile: look again
                     return _Claimed("stored", claim, self._stored_result(stored))

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from apiedit import ConfigurationError, ProviderError
+from apiedit import ApiEditError, ConfigurationError, ProviderError
 
 from . import wire
 
@@ -120,8 +120,6 @@ def upload_bytes(settings: ProviderSettings, data: bytes, mime: str, display_nam
 
 def file_is_live(settings: ProviderSettings, name: str) -> bool:
     """`files.get`: whether the file still exists (a 403/404 answer means it is gone)."""
-    from apiedit import ApiEditError
-
     try:
         settings.http.get_json(_url(settings, name), headers={"x-goog-api-key": settings.require_key()},
                                map_error=_mapper(settings))
@@ -142,6 +140,7 @@ class HistoryFiles:
         self.min_bytes = min_bytes
         self.used: dict[str, dict[str, Any]] = {}  # what this request refers to: the next state
         self.uploaded: list[str] = []  # sha256 of the images uploaded for this request
+        self.unavailable: str | None = None  # why uploads stopped (no Files API at this URL)
 
     def _live(self, entry: dict[str, Any] | None) -> bool:
         return bool(entry and entry.get("uri") and entry.get("root") == self.root
@@ -149,18 +148,27 @@ class HistoryFiles:
 
     def wants(self, size: int | None) -> bool:
         """Whether an image of `size` bytes goes by file (None: size unknown until read)."""
-        return size is None or size >= self.min_bytes
+        return self.unavailable is None and (size is None or size >= self.min_bytes)
 
-    def part(self, sha256: str, read: Callable[[], tuple[bytes, str]]) -> dict[str, Any]:
+    def part(self, sha256: str, read: Callable[[], tuple[bytes, str]]) -> dict[str, Any] | None:
         """A `fileData` part for the image `sha256`; `read()` gives the (bytes, MIME type) to
-        upload, called only when no live file holds it."""
+        upload, called only when no live file holds it. None: this endpoint has no Files API
+        (404/405/501 on the upload), so the caller sends the image inline."""
         entry = self.known.get(sha256)
         mime = entry.get("mime") if entry else None
         if not self._live(entry):
             data, mime = read()
             self.settings.report(f"{self.settings.label}: uploading a history image "
                                  f"({len(data) // 1024} KB, once)")
-            made = upload_bytes(self.settings, data, mime, f"apiedit-{sha256[:16]}")
+            try:
+                made = upload_bytes(self.settings, data, mime, f"apiedit-{sha256[:16]}")
+            except ApiEditError as exc:
+                if getattr(exc, "status", None) not in (404, 405, 501):
+                    raise
+                self.unavailable = (f"{self.settings.label} has no Files API at this base URL "
+                                    f"(HTTP {exc.status} on upload), so history images were sent "
+                                    f"inline; set {FILES_ENV}=off to skip trying.")
+                return None
             entry = {"name": made.get("name"), "uri": made["uri"],
                      "mime": made.get("mimeType") or mime, "expires": made.get("expirationTime"),
                      "root": self.root}

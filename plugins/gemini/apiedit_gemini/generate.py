@@ -38,6 +38,8 @@ def generate_images(request: EditRequest, settings: ProviderSettings) -> EditRes
     if files is not None:
         # kept with the turn, so the next one refers to the same files (see files.py)
         state = {**state, "files": files.used}
+        if files.unavailable:
+            warnings.append(files.unavailable)
         info["history_files"] = {"referred": len(files.used), "uploaded": len(files.uploaded)}
     return EditResult(
         images=tuple(answer.images),

@@ -167,9 +167,11 @@ def _user_parts(text: str, images: tuple[ImageData, ...], max_pixels: int | None
             def read(image: ImageData = image) -> tuple[bytes, str]:
                 ready = prepare_upload(image, max_pixels=max_pixels, formats=_UPLOAD_FORMATS)
                 return ready.data, ready.mime_type
-            parts.append(files.part(image.sha256, read))
-        else:
-            parts.extend(_image_parts((image,), max_pixels))
+            part = files.part(image.sha256, read)
+            if part is not None:
+                parts.append(part)
+                continue
+        parts.extend(_image_parts((image,), max_pixels))
     return parts
 
 
@@ -197,15 +199,15 @@ def _replayed(part: Mapping[str, Any], files: HistoryFiles | None) -> dict[str, 
     image = getattr(text, "image", None)  # an ImageText of a lazily loaded turn
     size = _stored_size(image) if image is not None else len(str(text)) * 3 // 4
     mime = str(inline.get("mimeType") or "image/png")
-    if files is None or not files.wants(size):
-        data = Base64(image.data) if image is not None else text
-        return {k: ({**inline, "data": data} if k == "inlineData" else v) for k, v in part.items()}
-
-    raw = (lambda: image.data) if image is not None else (lambda: b64decode_any(str(text)))
-    sha = image.sha256 if image is not None else sha256_of(raw())
-    file_part = files.part(sha, lambda: (raw(), mime))
-    return {("fileData" if k == "inlineData" else k): (file_part["fileData"] if k == "inlineData" else v)
-            for k, v in part.items()}
+    if files is not None and files.wants(size):
+        raw = (lambda: image.data) if image is not None else (lambda: b64decode_any(str(text)))
+        sha = image.sha256 if image is not None else sha256_of(raw())
+        file_part = files.part(sha, lambda: (raw(), mime))
+        if file_part is not None:
+            return {("fileData" if k == "inlineData" else k): (file_part["fileData"] if k == "inlineData" else v)
+                    for k, v in part.items()}
+    data = Base64(image.data) if image is not None else text
+    return {k: ({**inline, "data": data} if k == "inlineData" else v) for k, v in part.items()}
 
 
 def _model_parts(turn: Turn, model: ModelInfo, files: HistoryFiles | None = None) -> list[dict[str, Any]]:

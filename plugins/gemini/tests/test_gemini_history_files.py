@@ -199,3 +199,16 @@ def test_google_genai_uploads_to_the_emulator_unchanged(emulator: GeminiEmulator
     assert emulator.calls[-1].images == [_png(7)]
     assert answer.candidates
 
+
+
+def test_an_endpoint_without_a_files_api_gets_the_history_inline_with_a_warning(
+    transport: str, chat: Conversation, emulator: GeminiEmulator, sentinel_key: str
+) -> None:
+    from apiedit.testing.emulator import Fault
+
+    emulator.inject(Fault(method="POST", path=r"/upload/", status=404, times=0))
+    results = _turns(chat, emulator, sentinel_key, 3)
+    assert emulator.calls[2].file_uris == []
+    assert emulator.replay_problems == [] and len(emulator.responses) == 3
+    assert len(_uploads(emulator)) == 2  # one try per turn, then inline for the rest of it
+    assert any("no Files API" in w for w in results[2].warnings)
