@@ -236,3 +236,33 @@ def test_a_native_turn_reads_only_the_stored_images_it_sends(
                 emulator.requests_to(r"/_upload/")[-2:]}
     assert len(stored) > len(sent) > 0
     assert sorted(reads) == sorted(sent)  # each read once, and nothing it did not send
+
+
+def test_a_gemini_protocol_relay_gets_plain_state_and_its_history_inline(
+    emulator_factory, apiedit_home, sentinel_key, tmp_path, monkeypatch
+) -> None:
+    """A relay (providers.toml, protocol gemini) may have no Files API and its plugin does not
+    declare LAZY_HISTORY_STATE: its history arrives as plain JSON, the images inline."""
+    from apiedit_gemini.emulator import GeminiEmulator
+
+    monkeypatch.setenv("APIEDIT_GEMINI_HISTORY_FILES", "always")
+    emulator = emulator_factory(GeminiEmulator)
+    emulator.size_divisor = 1  # answers stored by reference ($image), then read back lazily
+    path = tmp_path / "providers.toml"
+    path.write_text('[providers.relay]\nprotocol = "gemini"\nlabel = "My relay"\n'
+                    f'base_url = "{emulator.base_url}"\nkey_env = "MYRELAY_API_KEY"\n'
+                    'models = ["gemini-3-pro-image"]\n', encoding="utf-8")
+    monkeypatch.setenv("MYRELAY_API_KEY", sentinel_key)
+    host = Host(env={"APIEDIT_PROVIDERS_FILE": str(path), "APIEDIT_LOAD_PLUGINS": "relay"})
+    chat = Conversation.open("relay", store=ConversationStore(tmp_path / "c.sqlite3"), host=host)
+    for turn in range(1, 4):
+        result = chat.send("relay", model="gemini-3-pro-image", prompt=f"turn {turn}")
+    assert result.info["turn"] == 3 and result.info["conversation"] == "native"
+    assert emulator.requests_to(r"/upload/") == [] and emulator.calls[2].file_uris == []
+    assert emulator.replay_problems == []
+    # turn 1's answer went back inline (a relay's model turns are rebuilt from text and image)
+    raw = emulator.calls[2].raw_contents()
+    inline = [p["inlineData"]["data"] for p in raw[1]["parts"] if "inlineData" in p]
+    issued = [p["inlineData"]["data"] for p in emulator.responses[0]["candidates"][0]["content"]["parts"]
+              if "inlineData" in p]
+    assert inline == issued and len(inline[0]) > 1024

@@ -99,6 +99,28 @@ def _native_run(exchanges: list[Exchange], provider: str, model: str) -> list[Ex
     return run
 
 
+def _takes_lazy_state(host: Host, provider: str) -> bool:
+    """Whether the provider's plugin declares `LAZY_HISTORY_STATE = True`: it accepts
+    `lazyimage.ImageText` in a history turn's state (Gemini refers to uploaded files instead of
+    building that text). Every other plugin gets plain JSON state, as before."""
+    manager = getattr(host, "_pm", None)
+    plugin = manager.get_plugin(provider) if manager is not None else None
+    return bool(getattr(plugin, "LAZY_HISTORY_STATE", False))
+
+
+def _plain_state(turn: Turn) -> Turn:
+    from .lazyimage import ImageText, materialize
+
+    def has_text(value: Any) -> bool:
+        if isinstance(value, ImageText):
+            return True
+        if isinstance(value, dict):
+            return any(has_text(v) for v in value.values())
+        return isinstance(value, list) and any(has_text(v) for v in value)
+
+    return attrs.evolve(turn, state=materialize(turn.state)) if has_text(dict(turn.state)) else turn
+
+
 class Conversation:
     """A named conversation in a `ConversationStore`; cheap to create, safe to share."""
 
@@ -250,6 +272,8 @@ class Conversation:
             run = (_native_run(self.store.exchanges(self.name, last=count, lazy=True), provider, model)
                    if count else [])
             history = tuple(message for exchange in run for message in exchange.messages)
+            if not _takes_lazy_state(host, provider):
+                history = tuple(_plain_state(turn) for turn in history)
             # After a switch of provider or model the new one starts from the last image.
             feed = use_last_image and not request.images and count < len(heads)
         else:
