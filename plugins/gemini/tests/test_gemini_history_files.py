@@ -212,3 +212,34 @@ def test_an_endpoint_without_a_files_api_gets_the_history_inline_with_a_warning(
     assert emulator.replay_problems == [] and len(emulator.responses) == 3
     assert len(_uploads(emulator)) == 2  # one try per turn, then inline for the rest of it
     assert any("no Files API" in w for w in results[2].warnings)
+
+
+def test_the_request_stays_small_however_long_the_conversation(
+    chat: Conversation, emulator: GeminiEmulator, sentinel_key: str
+) -> None:
+    """A 1024² photo-sized input and 8 turns: every request after the first carries URIs and
+    text only (no growth with the history), and each history image is uploaded exactly once."""
+    from PIL import Image
+
+    emulator.size_divisor = 1
+    buf = io.BytesIO()
+    Image.effect_noise((1024, 1024), 60).convert("RGB").save(buf, "PNG")
+    photo = buf.getvalue()
+    assert len(photo) > 1024 * 1024
+    _send(chat, emulator, sentinel_key, "turn 1", images=[photo])
+    for turn in range(2, 9):
+        _send(chat, emulator, sentinel_key, f"turn {turn}")
+    bodies = [len(c.request.body) for c in emulator.calls]
+    assert bodies[0] > len(photo)  # turn 1 sends its input inline
+    assert max(bodies[1:]) < 16 * 1024  # later turns: the photo and 7 answers by URI
+    assert bodies[-1] - bodies[1] < 4 * 1024  # a few hundred bytes per turn, never an image
+    uploaded = [r.body for r in emulator.requests_to(r"/_upload/")]
+    answers = [_answer_image(r) for r in emulator.responses[:7]]
+    assert sorted(uploaded) == sorted([photo, *answers])  # each history image once, as received
+
+
+def _answer_image(response: dict[str, Any]) -> bytes:
+    import base64
+
+    (part,) = [p for p in response["candidates"][0]["content"]["parts"] if "inlineData" in p]
+    return base64.b64decode(part["inlineData"]["data"])
