@@ -24,7 +24,16 @@ finds it in the stored conversation (`Conversation` keeps the state with the tur
 call. An entry is reused while its expiry is more than `EXPIRY_MARGIN_S` away and it belongs
 to the same API root; `APIEDIT_GEMINI_HISTORY_FILES` = `auto` (default: history images of at
 least `AUTO_MIN_BYTES`), `always` (every history image), `off` (all inline, as before).
-Only the `gemini` provider uses files: a relay speaking Gemini's protocol may lack the API.
+Only the `gemini` provider uses files: a relay speaking Gemini's protocol may lack the API
+(and an endpoint answering 404/405/501 to the upload gets the history inline, with a warning).
+
+A model turn is replayed with its image part as `fileData` and every other key (the
+`thoughtSignature`) kept. UNCONFIRMED that Gemini checks such a part against its signature no
+differently from the inline bytes: Google documents that a file can be reused across requests
+(ai.google.dev/gemini-api/docs/vision, "Upload images by using the File API") and that Gemini
+3 Pro Image does not reject a model turn without a signature (Vertex "Thought signatures"
+page); the emulator resolves the URI and compares the bytes with what it issued. If a real
+model refuses it, `APIEDIT_GEMINI_HISTORY_FILES=off` restores the inline replay.
 """
 
 from __future__ import annotations
@@ -120,6 +129,8 @@ def upload_bytes(settings: ProviderSettings, data: bytes, mime: str, display_nam
 
 def file_is_live(settings: ProviderSettings, name: str) -> bool:
     """`files.get`: whether the file still exists (a 403/404 answer means it is gone)."""
+    if not name.startswith("files/"):
+        return False
     try:
         settings.http.get_json(_url(settings, name), headers={"x-goog-api-key": settings.require_key()},
                                map_error=_mapper(settings))
