@@ -157,7 +157,8 @@ def history_image_budget() -> int:
     return value
 
 
-def _images_within(history: Sequence[Turn], budget: int, replay_assistant_images: bool) -> set[tuple[int, int]]:
+def _images_within(history: Sequence[Turn], budget: int,
+                   replay_assistant_images: bool) -> set[tuple[int, int]]:
     """(turn index, image index) of the newest `budget` history images that would be sent."""
     kept: set[tuple[int, int]] = set()
     for t in range(len(history) - 1, -1, -1):

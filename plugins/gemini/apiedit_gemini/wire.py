@@ -204,8 +204,8 @@ def _replayed(part: Mapping[str, Any], files: HistoryFiles | None) -> dict[str, 
         sha = image.sha256 if image is not None else sha256_of(raw())
         file_part = files.part(sha, lambda: (raw(), mime))
         if file_part is not None:
-            return {("fileData" if k == "inlineData" else k): (file_part["fileData"] if k == "inlineData" else v)
-                    for k, v in part.items()}
+            return {("fileData" if k == "inlineData" else k):
+                    (file_part["fileData"] if k == "inlineData" else v) for k, v in part.items()}
     data = Base64(image.data) if image is not None else text
     return {k: ({**inline, "data": data} if k == "inlineData" else v) for k, v in part.items()}
 
