@@ -52,7 +52,7 @@ from . import wire
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
 
-__all__ = ["FILES_ENV", "HistoryFiles", "history_files", "upload_bytes"]
+__all__ = ["FILES_ENV", "HistoryFiles", "NoFilesApiError", "history_files", "upload_bytes"]
 
 FILES_ENV = "APIEDIT_GEMINI_HISTORY_FILES"
 AUTO_MIN_BYTES = 256 * 1024  # smaller images cost less inline than an upload's round trips
@@ -90,6 +90,10 @@ def _mapper(settings: ProviderSettings) -> Any:
     return lambda response: wire.map_error(response, settings.label)
 
 
+class NoFilesApiError(ProviderError):
+    """The endpoint answered the upload, but not as the Files API does (no upload URL or URI)."""
+
+
 def upload_bytes(settings: ProviderSettings, data: bytes, mime: str, display_name: str) -> dict[str, Any]:
     """One resumable upload, as google-genai does it; the File answered (name, uri, expiry)."""
     key = settings.require_key()
@@ -104,7 +108,7 @@ def upload_bytes(settings: ProviderSettings, data: bytes, mime: str, display_nam
     )
     target = start.headers.get("x-goog-upload-url")
     if not target:
-        raise ProviderError(f"{settings.label} did not give an upload URL for a history image. "
+        raise NoFilesApiError(f"{settings.label} did not give an upload URL for a history image. "
                             f"Check the base URL, or set {FILES_ENV}=off.", provider=wire.PROVIDER)
     answer = None
     for offset in range(0, max(len(data), 1), MAX_CHUNK):
@@ -122,7 +126,7 @@ def upload_bytes(settings: ProviderSettings, data: bytes, mime: str, display_nam
         body = {}
     made = body.get("file") if isinstance(body, dict) else None
     if not isinstance(made, dict) or not made.get("uri"):
-        raise ProviderError(f"{settings.label}'s Files API answered an upload without a file URI. "
+        raise NoFilesApiError(f"{settings.label}'s Files API answered an upload without a file URI. "
                             f"Check the base URL, or set {FILES_ENV}=off.", provider=wire.PROVIDER)
     return made
 
@@ -174,11 +178,13 @@ class HistoryFiles:
             try:
                 made = upload_bytes(self.settings, data, mime, f"apiedit-{sha256[:16]}")
             except ApiEditError as exc:
-                if getattr(exc, "status", None) not in (404, 405, 501):
+                status = getattr(exc, "status", None)
+                if status not in (404, 405, 501) and not isinstance(exc, NoFilesApiError):
                     raise
+                why = f"HTTP {status} on upload" if status in (404, 405, 501) else "no upload URL"
                 self.unavailable = (f"{self.settings.label} has no Files API at this base URL "
-                                    f"(HTTP {exc.status} on upload), so history images were sent "
-                                    f"inline; set {FILES_ENV}=off to skip trying.")
+                                    f"({why}), so history images were sent inline; set "
+                                    f"{FILES_ENV}=off to skip trying.")
                 return None
             entry = {"name": made.get("name"), "uri": made["uri"],
                      "mime": made.get("mimeType") or mime, "expires": made.get("expirationTime"),

@@ -201,12 +201,16 @@ def test_google_genai_uploads_to_the_emulator_unchanged(emulator: GeminiEmulator
 
 
 
+@pytest.mark.parametrize("answer", [404, "200 without an upload URL"])
 def test_an_endpoint_without_a_files_api_gets_the_history_inline_with_a_warning(
-    transport: str, chat: Conversation, emulator: GeminiEmulator, sentinel_key: str
+    transport: str, chat: Conversation, emulator: GeminiEmulator, sentinel_key: str, answer: Any
 ) -> None:
     from apiedit.testing.emulator import Fault
 
-    emulator.inject(Fault(method="POST", path=r"/upload/", status=404, times=0))
+    if answer == 404:
+        emulator.inject(Fault(method="POST", path=r"/upload/", status=404, times=0))
+    else:  # a proxy that answers anything with an empty 200
+        emulator.inject(Fault(method="POST", path=r"/upload/", status=200, body=b"{}", times=0))
     results = _turns(chat, emulator, sentinel_key, 3)
     assert emulator.calls[2].file_uris == []
     assert emulator.replay_problems == [] and len(emulator.responses) == 3
