@@ -16,7 +16,10 @@ https://ai.google.dev/gemini-api/docs/files:
     exist." (reported in googleapis/python-genai#1218 and
     google-gemini/deprecated-generative-ai-python#692). Such a request did not run, so it is
     not billed: `generate` re-uploads the gone files and sends the turn once more.
-Uploading is free (never billable; core's client may retry it).
+Uploading is free (never billable; core's client may retry it). Both transports upload the
+same way, through core's HttpClient; the SDK path then sends the `fileData` parts through
+google-genai. Files of turns the store pruned are not deleted: they lapse after 48 h (the
+Files API holds 20 GB per project).
 
 Where the files are kept: each answer's `state["files"]` maps the sha256 of every history
 image the request referred to (as stored, before any re-encode) to its File, so the next turn
