@@ -10,12 +10,14 @@ https://ai.google.dev/gemini-api/docs/files:
     `{"file": {displayName, mimeType}}`; the answer's `x-goog-upload-url` takes the bytes with
     `X-Goog-Upload-Command: upload, finalize` at `X-Goog-Upload-Offset: 0` (8 MB chunks; an
     image is one) and answers `{"file": File}` (`name`, `uri`, `mimeType`, `expirationTime`);
-  - `GET {v}/files/{id}` reads a File; files live 48 h, then are deleted;
+  - `GET {v}/files/{id}` reads a File; files live 48 h, then are deleted; 20 GB per project,
+    2 GB per file, "available at no cost" (ai.google.dev/tutorials/prompting_with_media);
   - a request naming a file that is gone (expired, deleted, another project's) is refused with
     403 PERMISSION_DENIED "You do not have permission to access the File {id} or it may not
-    exist." (reported in googleapis/python-genai#1218 and
-    google-gemini/deprecated-generative-ai-python#692). Such a request did not run, so it is
-    not billed: `generate` re-uploads the gone files and sends the turn once more.
+    exist." (googleapis/python-genai#1218, google-gemini/deprecated-generative-ai-python#692;
+    after the 48 h: discuss.ai.google.dev/t/uploaded-files-missing-after-a-few-days/50428).
+    Such a request did not run, so it is not billed: `generate` re-uploads the gone files and
+    sends the turn once more.
 Uploading is free (never billable; core's client may retry it). Both transports upload the
 same way, through core's HttpClient; the SDK path then sends the `fileData` parts through
 google-genai. Files of turns the store pruned are not deleted: they lapse after 48 h (the
