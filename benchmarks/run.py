@@ -452,11 +452,13 @@ def fig_conversation(runs: int) -> None:
         spec = PROVIDERS[name if name in PROVIDERS else name]
         emulator = emulator_for(spec)
         sizes: list[int] = []
+        uploads: list[int] = []  # Gemini's Files API: the history image bytes uploaded per turn
         counter = [0]
 
         def answer(request: Any, match: Any, spec: dict[str, Any] = spec) -> Response:
             counter[0] += 1
             sizes.append(len(request.body))
+            uploads.append(sum(len(r.body) for r in emulator.requests if "/_upload/" in r.path))
             emulator.requests.clear()
             image = png_bytes(photo(1024, counter[0]))
             return Response(200, json.dumps(spec["answer"](image, spec["model"])).encode(),
@@ -478,8 +480,12 @@ def fig_conversation(runs: int) -> None:
             continue
         growth = json.loads(result.stdout.strip().splitlines()[-1])["growth"]
         row(figure, f"{name}: peak RSS growth", f"{growth / 1e6:.0f} MB", "", "≤ 60 MB")
-        row(figure, f"{name}: turn-20 request", f"{sizes[-1] / 1e6:.1f} MB "
-            f"({sizes[-1] * 8 / UPLINK_BPS:.1f} s at 20 Mbit/s)", "", "≤ 5 MB (Gemini)")
+        row(figure, f"{name}: turn-20 request", f"{sizes[-1] / 1e6:.3f} MB "
+            f"({sizes[-1] * 8 / UPLINK_BPS:.2f} s at 20 Mbit/s)", "", "≤ 5 MB (Gemini)")
+        if any(uploads):
+            row(figure, f"{name}: turn-20 uploads (Files API)", f"{uploads[-1] / 1e6:.2f} MB "
+                f"({uploads[-1] * 8 / UPLINK_BPS:.1f} s); turns 2-20: {sum(uploads) / 1e6:.1f} MB", "",
+                "each image once")
 
 
 _STARTUP = {

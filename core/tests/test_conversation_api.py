@@ -516,3 +516,60 @@ def test_a_last_image_turn_reads_only_the_image_it_continues_from(
     assert result.info["fed_last_image"] is True
     assert len(reads) == 1  # the previous answer, not the other stored images
     assert sent_images(painter.submits()[-1]) == [previous.data]
+
+
+class ImageStatePlugin(NativeChatPlugin):
+    """A native plugin whose state repeats its answer image's base64 (as Gemini's does) and
+    that sends that state as JSON, the way a plugin written before lazy history would."""
+
+    lazy = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.LAZY_HISTORY_STATE = self.lazy
+
+    @apiedit.hookimpl
+    def edit(self, request: EditRequest) -> EditResult:
+        self.requests.append(request)
+        json.dumps([dict(turn.state) for turn in request.history])  # would fail on ImageText
+        image = _big_png(len(self.requests))  # > 1 KB of base64: stored by reference
+        return EditResult(images=[ImageData(image)], provider="native-test", model=request.model,
+                          text="ok", state={"parts": [{"data": base64.b64encode(image).decode()}]})
+
+
+class LazyImageStatePlugin(ImageStatePlugin):
+    lazy = True
+
+    @apiedit.hookimpl
+    def edit(self, request: EditRequest) -> EditResult:
+        from apiedit.conversation.lazyimage import ImageText
+
+        for turn in request.history:
+            for part in turn.state.get("parts", []):
+                assert isinstance(part["data"], ImageText) and not part["data"].image.loaded
+        self.requests.append(request)
+        image = _big_png(len(self.requests))
+        return EditResult(images=[ImageData(image)], provider="native-test", model=request.model,
+                          text="ok", state={"parts": [{"data": base64.b64encode(image).decode()}]})
+
+
+def _big_png(seed: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.effect_noise((48, 48), 40 + seed).convert("RGB").save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("plugin_class", [ImageStatePlugin, LazyImageStatePlugin])
+def test_history_state_is_plain_json_unless_the_plugin_takes_lazy_state(
+    apiedit_home: Path, plugin_class: type[ImageStatePlugin]
+) -> None:
+    host = Host(load_entry_points=False)
+    plugin = plugin_class()
+    host.register(plugin, "native-test")
+    chat = Conversation.open("c", store=ConversationStore(apiedit_home / "c.sqlite3"), host=host)
+    answers = [chat.send("native-test", model="chat-a", prompt=f"turn {i}") for i in range(3)]
+    history = plugin.requests[2].history
+    assert [str(m.state["parts"][0]["data"]) for m in history if m.role == "assistant"] == [
+        base64.b64encode(a.images[0].data).decode() for a in answers[:2]]

@@ -503,3 +503,33 @@ def test_heads_and_last_answer_image_read_no_other_image_file(
     assert store.last_answer_image("a") == image("turn 4")
     assert reads == [hashlib.sha256(image("turn 4").data).hexdigest()]
     assert store.last_answer_image("nothing here") is None
+
+
+def test_a_lazy_load_reads_no_image_until_its_bytes_are_used(store: ConversationStore) -> None:
+    big = ImageData(PNG_SIGNATURE + os.urandom(4096), "image/png")
+    state = {"parts": [{"data": base64.b64encode(big.data).decode()}]}  # as Gemini replays it
+    store.append("c", *turn_pair("one", inputs=(image("in"),), outputs=(big,), state=state))
+    (lazy,) = store.exchanges("c", lazy=True)
+    (plain,) = store.exchanges("c")
+    stored = lazy.assistant.images[0]
+    assert not stored.loaded and stored.sha256 == big.sha256  # the hash needs no read
+    text = lazy.assistant.state["parts"][0]["data"]
+    assert not stored.loaded and text.image is stored  # ImageText: the base64 is not built
+    assert str(text) == plain.assistant.state["parts"][0]["data"]
+    assert stored.data == big.data and stored.loaded and stored == big
+    assert lazy.user.images == plain.user.images
+
+
+@pytest.mark.parametrize("harm", ["deleted", "damaged"])
+def test_a_lazily_loaded_image_that_is_gone_or_damaged_is_a_typed_error(
+    store: ConversationStore, harm: str
+) -> None:
+    store.append("c", *turn_pair("one"))
+    (lazy,) = store.exchanges("c", lazy=True)
+    stored = lazy.assistant.images[0]
+    if harm == "deleted":
+        stored.path.unlink()
+    else:
+        stored.path.write_bytes(b"not the image")
+    with pytest.raises(ConfigurationError, match="Reset or delete the conversation"):
+        stored.data

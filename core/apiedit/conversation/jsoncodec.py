@@ -65,7 +65,7 @@ def _encode(value: Any, find: Callable[[str], int | None] | None = None) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
-def _decode(value: Any, images: Images = ()) -> Any:
+def _decode(value: Any, images: Images = (), lazy: bool = False) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and _BYTES in value:
             return base64.b64decode(value[_BYTES])
@@ -73,10 +73,14 @@ def _decode(value: Any, images: Images = ()) -> Any:
             index = value[_IMAGE]
             if not isinstance(index, int) or not 0 <= index < len(images):
                 raise ValueError(f"the state refers to image {index!r}, which the message lacks")
+            if lazy:
+                from .lazyimage import ImageText
+
+                return ImageText(images[index])
             return base64.b64encode(_image_bytes(images[index])).decode("ascii")
-        return {key.removeprefix("$"): _decode(item, images) for key, item in value.items()}
+        return {key.removeprefix("$"): _decode(item, images, lazy) for key, item in value.items()}
     if isinstance(value, list):
-        return [_decode(item, images) for item in value]
+        return [_decode(item, images, lazy) for item in value]
     return value
 
 
@@ -97,6 +101,7 @@ def dumps(value: Any, images: Images = ()) -> str:
     return json.dumps(_encode(value, find), ensure_ascii=True, separators=(",", ":"))
 
 
-def loads(text: str, images: Images = ()) -> Any:
-    """The inverse of `dumps`, given the same `images`."""
-    return _decode(json.loads(text), images)
+def loads(text: str, images: Images = (), *, lazy: bool = False) -> Any:
+    """The inverse of `dumps`, given the same `images`; with `lazy`, an image's text is an
+    `ImageText` (built on `str()`), not the text itself."""
+    return _decode(json.loads(text), images, lazy)

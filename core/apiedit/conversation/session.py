@@ -99,6 +99,28 @@ def _native_run(exchanges: list[Exchange], provider: str, model: str) -> list[Ex
     return run
 
 
+def _takes_lazy_state(host: Host, provider: str) -> bool:
+    """Whether the provider's plugin declares `LAZY_HISTORY_STATE = True`: it accepts
+    `lazyimage.ImageText` in a history turn's state (Gemini refers to uploaded files instead of
+    building that text). Every other plugin gets plain JSON state, as before."""
+    manager = getattr(host, "_pm", None)
+    plugin = manager.get_plugin(provider) if manager is not None else None
+    return bool(getattr(plugin, "LAZY_HISTORY_STATE", False))
+
+
+def _plain_state(turn: Turn) -> Turn:
+    from .lazyimage import ImageText, materialize
+
+    def has_text(value: Any) -> bool:
+        if isinstance(value, ImageText):
+            return True
+        if isinstance(value, dict):
+            return any(has_text(v) for v in value.values())
+        return isinstance(value, list) and any(has_text(v) for v in value)
+
+    return attrs.evolve(turn, state=materialize(turn.state)) if has_text(dict(turn.state)) else turn
+
+
 class Conversation:
     """A named conversation in a `ConversationStore`; cheap to create, safe to share."""
 
@@ -206,7 +228,8 @@ class Conversation:
                 log.info("Conversation %r: the request repeats turn %d; returning its stored "
                          "answer without calling %s.", self.name, claim.turn, provider)
                 _tell(progress, f"Turn {claim.turn} repeated: using its stored answer (not billed).")
-                stored = next((e for e in self.store.exchanges(self.name)
+                # a stored claim is always the newest turn: read that one only
+                stored = next((e for e in self.store.exchanges(self.name, last=1)
                                if e.turn == claim.turn), None)
                 if stored is not None:  # else pruned or reset meanwhile: look again
                     return _Claimed("stored", claim, self._stored_result(stored))
@@ -244,8 +267,13 @@ class Conversation:
         history: tuple[Turn, ...] = ()
         if native:
             count = _native_count(heads, provider, model)
-            run = _native_run(self.store.exchanges(self.name, last=count), provider, model) if count else []
+            # lazy: the images stay on disk until the plugin sends their bytes (a provider that
+            # refers to uploaded files, or resends only the newest few, reads one or two)
+            run = (_native_run(self.store.exchanges(self.name, last=count, lazy=True), provider, model)
+                   if count else [])
             history = tuple(message for exchange in run for message in exchange.messages)
+            if not _takes_lazy_state(host, provider):
+                history = tuple(_plain_state(turn) for turn in history)
             # After a switch of provider or model the new one starts from the last image.
             feed = use_last_image and not request.images and count < len(heads)
         else:

@@ -26,6 +26,7 @@ from ..types import ImageData, Turn
 from . import jsoncodec
 from .database import SCHEMA_VERSION, Database
 from .imagefiles import ImageFiles
+from .lazyimage import StoredImage
 
 __all__ = [
     "DEFAULT_MAX_IMAGES",
@@ -200,13 +201,18 @@ class ConversationStore:
             cid = self._conversation_id(conn, check_name(name))
             return (self.max_messages, self.max_images) if cid is None else self._limits(conn, cid)
 
-    def exchanges(self, name: str, *, last: int | None = None) -> list[Exchange]:
-        """The stored turns of `name`, oldest first (only the newest `last` ones if given)."""
+    def exchanges(self, name: str, *, last: int | None = None, lazy: bool = False) -> list[Exchange]:
+        """The stored turns of `name`, oldest first (only the newest `last` ones if given).
+
+        With `lazy`, images are `StoredImage`s read from their files only when a provider uses
+        their bytes, and image text in the state is an `ImageText` (see `lazyimage`): a turn
+        that sends a few of many history images reads only those.
+        """
         name = check_name(name)
         for attempt in range(_READ_RETRIES):
             try:
                 with self._db.read() as conn:
-                    return self._load(conn, name, last)
+                    return self._load(conn, name, last, lazy)
             except FileNotFoundError as exc:
                 missing = exc
                 time.sleep(0.01 * (attempt + 1))
@@ -269,7 +275,8 @@ class ConversationStore:
         """The stored messages of `name`, oldest first: two per turn (user, then assistant)."""
         return [message for exchange in self.exchanges(name) for message in exchange.messages]
 
-    def _load(self, conn: sqlite3.Connection, name: str, last: int | None) -> list[Exchange]:
+    def _load(self, conn: sqlite3.Connection, name: str, last: int | None,
+              lazy: bool = False) -> list[Exchange]:
         cid = self._conversation_id(conn, name)
         if cid is None:
             return []
@@ -280,6 +287,7 @@ class ConversationStore:
         ).fetchall()
         rows.reverse()
         out = []
+        shared: dict[str, StoredImage] = {}  # lazy: one object (one read) per distinct image
         for eid, turn, key, parent, info, created in rows:
             refs: dict[int, list[ImageData]] = {0: [], 1: []}
             for message, sha256, mime, ext in conn.execute(
@@ -288,6 +296,13 @@ class ConversationStore:
                 "ORDER BY mi.message, mi.position",
                 (eid,),
             ):
+                if lazy:
+                    image = shared.get(f"{sha256}/{mime}")
+                    if image is None:
+                        image = shared[f"{sha256}/{mime}"] = StoredImage(
+                            self.images.path(sha256, ext), sha256, mime, f"conversation {name!r}")
+                    refs[message].append(image)
+                    continue
                 try:
                     data = self.images.read(sha256, ext)
                 except ValueError:
@@ -298,7 +313,7 @@ class ConversationStore:
                 refs[message].append(ImageData(data, mime))
             messages = [
                 Turn(role=role, text=text, images=refs[position], provider=provider, model=model,
-                     state=self._decode_state(state, refs[position], name))
+                     state=self._decode_state(state, refs[position], name, lazy))
                 for position, role, text, provider, model, state in conn.execute(
                     "SELECT position, role, text, provider, model, state FROM messages "
                     "WHERE exchange_id = ? ORDER BY position",
@@ -380,9 +395,9 @@ class ConversationStore:
             return duplicate
         return Exchange(turn, user, assistant, key, parent_key, info or {}, created)
 
-    def _decode_state(self, text: str, images: list[ImageData], name: str) -> Any:
+    def _decode_state(self, text: str, images: list[ImageData], name: str, lazy: bool = False) -> Any:
         try:
-            return jsoncodec.loads(text, images)
+            return jsoncodec.loads(text, images, lazy=lazy)
         except ValueError as exc:
             raise ConfigurationError(
                 f"A stored turn of conversation {name!r} is damaged ({exc}). Reset or delete "

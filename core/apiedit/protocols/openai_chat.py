@@ -14,6 +14,7 @@ References: `providers.md` §3 (OpenRouter) and §6 (relays); OpenRouter's OpenA
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from ..errors import (
     ApiEditError,
     AuthenticationError,
     CancelledError,
+    ConfigurationError,
     ContentBlockedError,
     InvalidInputError,
     NoImageReturnedError,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHAT_PATH",
     "ChatAnswer",
+    "HISTORY_IMAGES_ENV",
     "assistant_message",
     "build_messages",
     "chat_edit",
@@ -56,6 +59,7 @@ __all__ = [
     "error_mapper",
     "fetch_model_list",
     "find_images_in_text",
+    "history_image_budget",
     "image_part",
     "map_error",
     "parse_answer",
@@ -65,6 +69,8 @@ __all__ = [
 ]
 
 CHAT_PATH = "chat/completions"
+HISTORY_IMAGES_ENV = "APIEDIT_HISTORY_IMAGES"
+DEFAULT_HISTORY_IMAGES = 4  # the last two edits' input and answer, or the last four answers
 UPLOAD_FORMATS = ("image/png", "image/jpeg", "image/webp")
 DEFAULT_RETRYABLE = frozenset({503})
 
@@ -128,8 +134,42 @@ def assistant_message(turn: Turn, *, replay_images: bool = True,
     if replay_state:
         details = turn.state.get("reasoning_details")
         if details:
-            message["reasoning_details"] = details
+            from ..conversation.lazyimage import materialize  # plain JSON, even from a lazy load
+
+            message["reasoning_details"] = materialize(details)
     return message
+
+
+def history_image_budget() -> int:
+    """How many history images a chat request resends: `APIEDIT_HISTORY_IMAGES`, default 4."""
+    raw = os.environ.get(HISTORY_IMAGES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_HISTORY_IMAGES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(
+            f"{HISTORY_IMAGES_ENV}={raw!r} is not a whole number of images (0 or more); "
+            f"unset it for the default of {DEFAULT_HISTORY_IMAGES}."
+        )
+    return value
+
+
+def _images_within(history: Sequence[Turn], budget: int,
+                   replay_assistant_images: bool) -> set[tuple[int, int]]:
+    """(turn index, image index) of the newest `budget` history images that would be sent."""
+    kept: set[tuple[int, int]] = set()
+    for t in range(len(history) - 1, -1, -1):
+        turn = history[t]
+        if turn.role == "assistant" and not replay_assistant_images:
+            continue
+        for i in range(len(turn.images) - 1, -1, -1):
+            if len(kept) >= budget:
+                return kept
+            kept.add((t, i))
+    return kept
 
 
 def build_messages(
@@ -141,6 +181,7 @@ def build_messages(
     replay_assistant_images: bool = True,
     attach_last_image: bool = True,
     system: str | None = None,
+    history_images: int | None = None,
 ) -> list[dict[str, Any]]:
     """`messages` for a request: optional system text, the history, then the new user turn.
 
@@ -148,23 +189,34 @@ def build_messages(
     it. When the new turn brings no image, the conversation's last image is attached to it:
     whether assistant `images` reach the upstream model is unconfirmed (`providers.md` §3.5),
     and this way the model always sees the picture it is asked to change.
+
+    Chat APIs keep no files, so every history image would be resent each turn (17.5 MB at
+    turn 20 at 1024², benchmarks/README.md). Only the newest `history_images` of them are
+    (default `history_image_budget()`: `APIEDIT_HISTORY_IMAGES`, 4); older turns keep their
+    text and state, their images left out (a user turn that was only images says so in
+    words). The image attached to the new turn is not counted.
     """
+    budget = history_image_budget() if history_images is None else max(0, history_images)
+    keep = _images_within(request.history, budget, replay_assistant_images)
     messages: list[dict[str, Any]] = []
     if system:
         messages.append({"role": "system", "content": system})
     last_image: ImageData | None = None
-    for turn in request.history:
+    for index, turn in enumerate(request.history):
+        if turn.images:
+            last_image = turn.images[-1] if turn.role == "assistant" else last_image
+        sent = tuple(image for i, image in enumerate(turn.images) if (index, i) in keep)
         if turn.role == "user":
-            messages.append(
-                user_message(turn.text, turn.images, max_pixels=max_pixels, formats=formats)
-            )
+            text = turn.text
+            if not text and turn.images and not sent:
+                text = f"({len(turn.images)} earlier image(s), not resent)"
+            messages.append(user_message(text, sent, max_pixels=max_pixels, formats=formats))
             continue
         own = (provider is None or turn.provider in ("", provider)) and turn.model in ("", request.model)
         messages.append(
-            assistant_message(turn, replay_images=replay_assistant_images, replay_state=own)
+            assistant_message(attrs.evolve(turn, images=sent), replay_images=replay_assistant_images,
+                              replay_state=own)
         )
-        if turn.images:
-            last_image = turn.images[-1]
     images = tuple(request.images)
     if not images and attach_last_image and last_image is not None:
         images = (last_image,)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from apiedit.pricing import Price
 
 __version__ = "0.1.0"
+# History state may carry `apiedit.conversation.lazyimage.ImageText` (wire.py refers to the
+# uploaded file or builds the text itself), so a conversation need not read every image.
+LAZY_HISTORY_STATE = True
 
 PROVIDER_INFO = ProviderInfo(
     id="gemini",

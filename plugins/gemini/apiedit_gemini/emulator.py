@@ -17,7 +17,9 @@ image_only, two_images, with_thoughts, text_only, jpeg_as_png, blocked_prompt[:R
 empty_candidates, no_candidates, finish:<REASON> (and the shortcuts image_safety,
 image_prohibited_content, prohibited_content, safety, no_image, image_other, recitation), and
 the error kinds auth, quota, rate_limit, overloaded, server_error, bad_request.
-The Files API and Batch Mode (state machine, fault switches) are in `emulator_batch.py`.
+The Files API and Batch Mode (state machine, fault switches) are in `emulator_batch.py`;
+generateContent reads `fileData` parts from the stored files (a gone one: 403, as Gemini), so
+`GenerateCall.contents` holds the bytes the model sees; `forget_files()` deletes them.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ class GenerateCall:
     body: dict[str, Any]  # keys normalised to camelCase
     request: RecordedRequest
     key_in_query: bool
-    contents: list[dict[str, Any]] = field(default_factory=list)
+    contents: list[dict[str, Any]] = field(default_factory=list)  # fileData resolved to inlineData
+    file_uris: list[str] = field(default_factory=list)  # the Files API files it referred to
 
     @property
     def current(self) -> dict[str, Any]:
@@ -114,7 +117,8 @@ class GenerateCall:
         return self.contents[:-1]
 
     def raw_contents(self) -> list[dict[str, Any]]:
-        """`contents` exactly as sent (original key spelling and base64 text)."""
+        """`contents` exactly as sent (original key spelling and base64 text, `fileData` parts
+        as URIs; `contents` has them resolved to the files' bytes)."""
         return self.request.json()["contents"]
 
 
@@ -354,7 +358,13 @@ class GeminiEmulator(BatchRoutes, Emulator):
             if not isinstance(parts, list) or not parts:
                 return _error(400, "INVALID_ARGUMENT",
                               f"* GenerateContentRequest.contents[{ci}].parts: contents.parts must not be empty.")
+            parts = list(parts)
             for pi, part in enumerate(parts):
+                if isinstance(part, dict) and isinstance(part.get("fileData"), dict):
+                    resolved = self._resolve_file_part(part, call)
+                    if isinstance(resolved, Response):
+                        return resolved
+                    parts[pi] = part = resolved
                 inline = part.get("inlineData") if isinstance(part, dict) else None
                 if inline is None:
                     continue
@@ -369,7 +379,7 @@ class GeminiEmulator(BatchRoutes, Emulator):
                 if sniff_image(data) is None:
                     return _error(400, "INVALID_ARGUMENT", "Unable to process input image. Please retry or "
                                   "report in https://developers.generativeai.google/guide/troubleshooting")
-            normalised.append({**content, "role": role})
+            normalised.append({**content, "role": role, "parts": parts})
         call.contents = normalised
         roles = [c["role"] for c in normalised]
         if any(a == b for a, b in itertools.pairwise(roles)) or roles[0] != "user":
@@ -387,6 +397,25 @@ class GeminiEmulator(BatchRoutes, Emulator):
                 if problem is not None:
                     return problem
         return None
+
+    def _resolve_file_part(self, part: dict[str, Any], call: GenerateCall) -> dict[str, Any] | Response:
+        """A `fileData` part as the model sees it: the stored file's bytes, inline.
+
+        A file that is gone (expired, forgotten) is refused the way Gemini refuses it: 403
+        PERMISSION_DENIED (googleapis/python-genai#1218); nothing runs, nothing is billed.
+        """
+        ref = part["fileData"]
+        uri = str(ref.get("fileUri") or "")
+        fid = uri.rsplit("/files/", 1)[-1] if "/files/" in uri else ""
+        found = self._live_file(f"files/{fid}") if fid else None
+        if found is None:
+            return _error(403, "PERMISSION_DENIED", f"You do not have permission to access the File "
+                          f"{fid or uri} or it may not exist.")
+        call.file_uris.append(uri)
+        inline = {"mimeType": ref.get("mimeType") or found["mimeType"],
+                  "data": base64.b64encode(found["_data"]).decode()}
+        return {("inlineData" if k == "fileData" else k): (inline if k == "fileData" else v)
+                for k, v in part.items()}
 
     def _check_replay(self, model: str, ci: int, parts: list[dict[str, Any]]) -> Response | None:
         """Gemini 3 rejects missing or altered signatures; we also check the parts themselves."""

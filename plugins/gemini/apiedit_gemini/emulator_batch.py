@@ -21,6 +21,7 @@ failedRequestCount > 0 when some lines failed) / FAILED / EXPIRED / CANCELLED. S
   batch_create_error_after        answer this many creates with a 500 AFTER creating the job
   seed_batches(n)                 n jobs of someone else, so that a lookup has to page
   expire_files()                  every stored file passes its 48 h expiry (then 404)
+  forget_files(*names)            delete stored files (all when none is named)
   result_padding                  bytes of filler added to each result line (big result files
                                   without rendering big images; clients ignore the field)
 Billing: `batch_lines_billed` counts the lines run; the create route is billable too.
@@ -110,6 +111,13 @@ class BatchRoutes:
         with self._batch_lock:
             self.stored_files[obj["name"]] = obj
         return obj
+
+    def forget_files(self, *names: str) -> None:
+        """Delete the named stored files (every one when none is named), as a user deleting
+        them or Google dropping them early would: requests naming them get 403 from then on."""
+        with self._batch_lock:
+            for name in names or list(self.stored_files):
+                self.stored_files.pop(name, None)
 
     def expire_files(self) -> None:
         """Every stored file passes its expiry (as 48 h later): it is gone from then on."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import requests
@@ -23,6 +24,7 @@ from apiedit import (
     InvalidInputError,
     ModelInfo,
     NoImageReturnedError,
+    ProviderError,
     ProviderUnavailableError,
     QuotaExceededError,
     RateLimitError,
@@ -35,8 +37,12 @@ from apiedit.images import b64decode_any, b64encode, normalize_output, prepare_u
 
 from . import models
 
+if TYPE_CHECKING:
+    from .files import HistoryFiles
+
 __all__ = [
     "API_VERSION_ENV",
+    "FileGoneError",
     "GeminiAnswer",
     "api_version",
     "build_body",
@@ -64,6 +70,9 @@ _BLOCKING_REASONS = {
     "IMAGE_PROHIBITED_CONTENT", "RECITATION", "IMAGE_RECITATION", "MODEL_ARMOR", "JAILBREAK",
 }
 _EXTRA_KEYS = ("response_modalities", "temperature")
+# "You do not have permission to access the File x or it may not exist." (403; files.py)
+# (Google's capital F: a batch's "Input file ... not found" is another error)
+_FILE_GONE = re.compile(r"\bFile \S+ (?:or it may not exist|(?:was |is |has )?(?:not found|expired|deleted))")
 _UNKNOWN_MODEL = re.compile(r"models/\S+ is not (found|supported)|model \S+ (is )?not found", re.I)
 
 
@@ -122,6 +131,10 @@ def _shrink(image: ImageData, max_pixels: int) -> dict[str, Any]:
     return {"inlineData": {"mimeType": ready.mime_type, "data": Base64(ready.data)}}
 
 
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _inline_size(part: Mapping[str, Any]) -> int:
     data = part.get("inlineData", {}).get("data", "")
     return len(data) * 3 // 4
@@ -143,31 +156,86 @@ def _image_parts(images: tuple[ImageData, ...], max_pixels: int | None) -> list[
     return parts
 
 
-def _user_parts(text: str, images: tuple[ImageData, ...], max_pixels: int | None) -> list[dict[str, Any]]:
+def _user_parts(text: str, images: tuple[ImageData, ...], max_pixels: int | None,
+                files: HistoryFiles | None = None) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = [{"text": text}] if text else []
-    return parts + _image_parts(images, max_pixels)
+    if files is None:
+        return parts + _image_parts(images, max_pixels)
+    # a history turn: its images by file (uploaded once), the small ones inline
+    for image in images:
+        if files.wants(_stored_size(image)):
+            def read(image: ImageData = image) -> tuple[bytes, str]:
+                ready = prepare_upload(image, max_pixels=max_pixels, formats=_UPLOAD_FORMATS)
+                return ready.data, ready.mime_type
+            part = files.part(image.sha256, read)
+            if part is not None:
+                parts.append(part)
+                continue
+        parts.extend(_image_parts((image,), max_pixels))
+    return parts
 
 
-def _model_parts(turn: Turn, model: ModelInfo) -> list[dict[str, Any]]:
+def _stored_size(image: ImageData) -> int:
+    """The image's size, from its file when it is still on disk (a lazily loaded history)."""
+    path = getattr(image, "path", None)
+    if path is not None and not getattr(image, "loaded", True):
+        try:
+            return int(path.stat().st_size)
+        except OSError:
+            pass
+    return len(image.data)
+
+
+def _replayed(part: Mapping[str, Any], files: HistoryFiles | None) -> dict[str, Any]:
+    """One part of a model turn as received; its image by file when `files` takes it.
+
+    The image bytes uploaded are the ones received (no re-encode), and every other key
+    (`thoughtSignature`, `thought`) stays as it was, in its place.
+    """
+    inline = part.get("inlineData")
+    if not isinstance(inline, Mapping) or "data" not in inline:
+        return dict(part)
+    text = inline["data"]
+    image = getattr(text, "image", None)  # an ImageText of a lazily loaded turn
+    size = _stored_size(image) if image is not None else len(str(text)) * 3 // 4
+    mime = str(inline.get("mimeType") or "image/png")
+    if files is not None and files.wants(size):
+        raw = (lambda: image.data) if image is not None else (lambda: b64decode_any(str(text)))
+        sha = image.sha256 if image is not None else sha256_of(raw())
+        file_part = files.part(sha, lambda: (raw(), mime))
+        if file_part is not None:
+            return {("fileData" if k == "inlineData" else k):
+                    (file_part["fileData"] if k == "inlineData" else v) for k, v in part.items()}
+    data = Base64(image.data) if image is not None else text
+    return {k: ({**inline, "data": data} if k == "inlineData" else v) for k, v in part.items()}
+
+
+def _model_parts(turn: Turn, model: ModelInfo, files: HistoryFiles | None = None) -> list[dict[str, Any]]:
     """A model turn: the parts exactly as Gemini sent them, else rebuilt from text and images."""
     parts = turn.state.get("parts") if turn.provider in ("", PROVIDER) else None
     if isinstance(parts, list) and parts:
-        return list(parts)  # verbatim: signatures and base64 exactly as received
-    rebuilt = _user_parts(turn.text, turn.images, model.max_input_pixels)
+        # verbatim: signatures and base64 exactly as received (images by file with `files`)
+        return [_replayed(p, files) if isinstance(p, Mapping) else p for p in parts]
+    rebuilt = _user_parts(turn.text, turn.images, model.max_input_pixels, files)
     if model.extra.get("thought_signatures_required"):
         for part in rebuilt:
             part["thoughtSignature"] = SKIP_SIGNATURE
     return rebuilt
 
 
-def build_contents(request: EditRequest, model: ModelInfo) -> list[dict[str, Any]]:
-    """`contents`: the history as alternating user/model turns, then this request's user turn."""
+def build_contents(request: EditRequest, model: ModelInfo,
+                   files: HistoryFiles | None = None) -> list[dict[str, Any]]:
+    """`contents`: the history as alternating user/model turns, then this request's user turn.
+
+    With `files`, history images are `fileData` parts (Files API, see files.py); this turn's
+    own inputs stay inline.
+    """
     turns: list[tuple[str, list[dict[str, Any]]]] = []
     for turn in request.history:
         if turn.role == "user":
-            role, parts = "user", _user_parts(turn.text, turn.images, model.max_input_pixels)
+            role, parts = "user", _user_parts(turn.text, turn.images, model.max_input_pixels, files)
         else:
-            role, parts = "model", _model_parts(turn, model)
+            role, parts = "model", _model_parts(turn, model, files)
         if not parts:
             continue
         if turns and turns[-1][0] == role:  # a failed turn left two user messages in a row
@@ -209,8 +277,10 @@ def _image_config(request: EditRequest, model: ModelInfo) -> dict[str, str]:
     return config
 
 
-def build_body(request: EditRequest, model: ModelInfo) -> tuple[dict[str, Any], list[str]]:
-    """The JSON body of `generateContent` (camelCase, standard base64) and any warnings."""
+def build_body(request: EditRequest, model: ModelInfo,
+               files: HistoryFiles | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The JSON body of `generateContent` (camelCase, standard base64) and any warnings;
+    with `files`, history images are referred to by Files API URI."""
     warnings: list[str] = []
     extra = dict(request.extra)
     modalities = extra.pop("response_modalities", None) or ["TEXT", "IMAGE"]
@@ -240,7 +310,7 @@ def build_body(request: EditRequest, model: ModelInfo) -> tuple[dict[str, Any], 
             f"Gemini does not know the extra option {key!r}; it was not sent "
             f"(known: {', '.join(_EXTRA_KEYS)})."
         )
-    body = {"contents": build_contents(request, model), "generationConfig": generation}
+    body = {"contents": build_contents(request, model, files), "generationConfig": generation}
     return body, warnings
 
 
@@ -403,6 +473,11 @@ def _daily_quota(error: Mapping[str, Any]) -> str | None:
     return None
 
 
+class FileGoneError(ProviderError):
+    """A request referred to a Files API file that is gone (expired, deleted, another
+    project's); the request did not run. `generate` uploads it again and resends once."""
+
+
 def map_error(response: requests.Response, label: str = "Gemini") -> ApiEditError:
     """Google's `{"error":{code,message,status,details}}` envelope as a typed error."""
     try:
@@ -423,6 +498,14 @@ def map_error(response: requests.Response, label: str = "Gemini") -> ApiEditErro
                           "request_id": request_id, "details": error}
     said = f" {label} said: {message}" if message else ""
 
+    if status in (400, 403, 404) and _FILE_GONE.search(message) and "API_KEY_INVALID" not in reasons:
+        return FileGoneError(
+            f"{label} no longer has a file this request referred to (expired, deleted, or made "
+            f"with another key; HTTP {status}).{said} Conversations upload a gone history image "
+            "again and resend the turn once; if this persists, set "
+            "APIEDIT_GEMINI_HISTORY_FILES=off to send history images inline.",
+            **kw,
+        )
     if "API_KEY_INVALID" in reasons or status in (401, 403) or "API key not valid" in message:
         return AuthenticationError(
             f"{label} rejected the API key (HTTP {status} {code or ''}).{said} Check the key "
