@@ -18,6 +18,7 @@ from apiedit.host import default_host
 from apiedit.types import EditRequest, EditResult, ImageData
 
 from . import catalog
+from .price_badge import cost_info, cost_line, node_badge, supported as has_price_badges
 from .runtime import progress_sender, run_interruptible
 from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
 
@@ -112,6 +113,9 @@ class APIImageEdit(io.ComfyNode):
                 io.String.Output(display_name="info"),
             ],
             hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo],
+            # 0.33's frontend evaluates price badges only on API nodes (price_badge.py)
+            is_api_node=has_price_badges(),
+            price_badge=node_badge({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS}),
         )
 
     @classmethod
@@ -178,6 +182,7 @@ class APIImageEdit(io.ComfyNode):
                 from apiedit.images import image_size
 
                 mask_image = mask_to_alpha_png(mask, image_size(images[0].data))
+            priced = EditRequest(**fields)  # what the run costs, by the price tables
             progress(f"{provider}: sending {len(images)} image(s) to {model_id}")
             if conversation_mode:
                 from .conversations import send_turn
@@ -191,8 +196,12 @@ class APIImageEdit(io.ComfyNode):
             else:
                 request = EditRequest(images=tuple(images), mask=mask_image, **fields)
                 result = default_host().edit(provider, request, cancel=cancel, **options)
-            progress(f"{provider}: received {len(result.images)} image(s)")
-            info = json.dumps(result.info_record(), sort_keys=True, default=str)
+            cost = cost_info(provider, priced, result)
+            # the text stays under the node: the price line on ComfyUI without price badges
+            progress(f"{provider}: received {len(result.images)} image(s); "
+                     f"{cost_line(provider, priced, cost)}")
+            record = {**result.info_record(), **cost}
+            info = json.dumps(record, sort_keys=True, default=str)
             return images_to_batch(result.images), result.text, info
 
         # ApiEditErrors propagate: ComfyUI shows them on the node
