@@ -70,16 +70,18 @@ def test_object_info_carries_the_badge_on_033_and_none_on_0375(server) -> None:
 
 # ---- the badge as 0.33's frontend shows it ------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def page(server, tmp_path_factory) -> Iterator[Any]:
+@pytest.fixture(scope="module", params=["classic", "nodes2"])
+def page(server, tmp_path_factory, request) -> Iterator[Any]:
+    """0.33's page, with the classic canvas or Nodes 2.0 (Vue) rendering the nodes."""
     if not is_033(server):
         pytest.skip("ComfyUI 0.3.75 has no price badges (its node shows the cost once run)")
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium when run as root")
     from playwright.sync_api import sync_playwright
 
+    nodes2 = request.param == "nodes2"
     requests.post(server.url + "/settings/Comfy.TutorialCompleted", json=True, timeout=10).raise_for_status()
-    requests.post(server.url + "/settings/Comfy.VueNodes.Enabled", json=False, timeout=10).raise_for_status()
+    requests.post(server.url + "/settings/Comfy.VueNodes.Enabled", json=nodes2, timeout=10).raise_for_status()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
@@ -89,6 +91,7 @@ def page(server, tmp_path_factory) -> Iterator[Any]:
             tab.goto(server.url + "/", timeout=60_000)
             tab.wait_for_function("() => window.app?.graph && window.LiteGraph && "
                                   "LiteGraph.registered_node_types['APIImageEdit']", timeout=60_000)
+            assert bool(tab.evaluate("() => LiteGraph.vueNodesMode ?? false")) == nodes2
             yield tab
         finally:
             context.close()
@@ -114,9 +117,24 @@ def badge_text(page: Any, widgets: dict[str, Any]) -> str:
                 .map((b) => b?.text ?? "").filter((t) => t); }""")
         priced = [t for t in texts if "$" in t or "price unknown" in t]
         if priced:
+            if page.evaluate("() => LiteGraph.vueNodesMode ?? false"):
+                assert shown_in_header(page) == priced[0]
             return priced[0]
         time.sleep(0.1)
     raise AssertionError(f"no price badge appeared; the node's badges: {texts}")
+
+
+def shown_in_header(page: Any) -> str:
+    """Nodes 2.0 draws the badge in the node's header as two spans (the text split at its first
+    space): what a user reads there, once it is drawn."""
+    node = page.locator(f'[data-node-id="{page.evaluate("() => window.__priced.id")}"]')
+    first = node.locator('[data-testid="credit-badge-required"]')
+    first.wait_for(state="visible", timeout=10_000)
+    parts = [first.inner_text().strip()]
+    rest = node.locator('[data-testid="credit-badge-rest"]')
+    if rest.count():
+        parts.append(rest.inner_text().strip())
+    return " ".join(p for p in parts if p)
 
 
 @pytest.mark.parametrize(("widgets", "text"), [
