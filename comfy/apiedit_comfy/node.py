@@ -18,7 +18,7 @@ from apiedit.host import default_host
 from apiedit.types import EditRequest, EditResult, ImageData
 
 from . import catalog
-from .price_badge import cost_info, cost_line, node_badge, supported as has_price_badges
+from .price_badge import badge_options, cost_info, cost_line
 from .runtime import progress_sender, run_interruptible
 from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
 
@@ -113,9 +113,8 @@ class APIImageEdit(io.ComfyNode):
                 io.String.Output(display_name="info"),
             ],
             hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo],
-            # 0.33's frontend evaluates price badges only on API nodes (price_badge.py)
-            is_api_node=has_price_badges(),
-            price_badge=node_badge({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS}),
+            # 0.33: an API node with a price badge (price_badge.py); 0.3.75's Schema has neither
+            **badge_options({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS}),
         )
 
     @classmethod

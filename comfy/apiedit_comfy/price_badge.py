@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 log = get_logger("apiedit.comfy")
 
-__all__ = ["DIMENSIONS", "Widgets", "badge", "cost_info", "expression", "label", "model_prices",
-           "cost_line", "node_badge", "price_table", "run_label", "supported"]
+__all__ = ["DIMENSIONS", "Widgets", "badge", "badge_options", "cost_info", "cost_line", "expression",
+           "label", "model_prices", "node_badge", "price_table", "run_label", "supported"]
 
 DIMENSIONS = ("size", "aspect_ratio", "resolution")  # request fields a price may depend on
 QUALITIES = ("low", "medium", "high")  # what a provider's "auto" quality chooses among
@@ -276,6 +276,16 @@ def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(
         _cache.clear()
         _cache[key] = badge(models, options, widgets)
     return _cache[key]
+
+
+def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets()) -> dict[str, Any]:
+    """The Schema keywords for the badge: `is_api_node` and `price_badge` where ComfyUI has
+    price badges (0.33's frontend shows them on API nodes only), none on 0.3.75 (whose
+    `io.Schema` takes neither)."""
+    if not supported():
+        return {}
+    found = node_badge(options, widgets)
+    return {"is_api_node": True, "price_badge": found} if found is not None else {}
 
 
 def supported() -> bool:
