@@ -280,8 +280,12 @@ def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(
 
 def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets()) -> dict[str, Any]:
     """The Schema keywords for the badge: `is_api_node` and `price_badge` where ComfyUI has
-    price badges (0.33's frontend shows them on API nodes only), none on 0.3.75 (whose
-    `io.Schema` takes neither)."""
+    price badges (0.33's frontend shows them on API nodes only), none on 0.3.75 (no
+    `price_badge` there, so the node stays a plain node).
+
+    Being an API node on 0.33 also colours the node like ComfyUI's own API nodes, lists it with
+    them in the node library, and makes ComfyUI hand the node its Comfy.org login token as
+    hidden inputs (`auth_token_comfy_org`...), which this node never reads or sends."""
     if not supported():
         return {}
     found = node_badge(options, widgets)
