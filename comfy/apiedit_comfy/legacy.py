@@ -77,19 +77,21 @@ class APIImageEditNode(io.ComfyNode):
         return validate_choice(provider, model, custom_model, count, "", "", "")
 
     @classmethod
-    def execute(cls, api_provider: str, api_key: str, model: str, prompt: str, image1: Any = None,
-                image2: Any = None, image3: Any = None, image4: Any = None,
-                generation_mode: str = "single", image_count: int = 1, seed: int = -1,
-                chat_history: str = "", edit_history: str = "", reset_chat: bool = False,
-                backup_api_url: str = "", custom_model: str = "") -> io.NodeOutput:
+    async def execute(cls, api_provider: str, api_key: str, model: str, prompt: str,
+                      image1: Any = None, image2: Any = None, image3: Any = None,
+                      image4: Any = None, generation_mode: str = "single", image_count: int = 1,
+                      seed: int = -1, chat_history: str = "", edit_history: str = "",
+                      reset_chat: bool = False, backup_api_url: str = "",
+                      custom_model: str = "") -> io.NodeOutput:
+        """The new node's coroutine, so original nodes of one graph also run concurrently."""
         if (api_key or "").strip():
             log.warning(KEY_WARNING)
         run = APIImageEdit.execute.__func__  # type: ignore[attr-defined]
-        output = run(cls, provider=PROVIDERS[api_provider], model=model, prompt=prompt,
-                     image1=image1, image2=image2, image3=image3, image4=image4,
-                     model_override=(custom_model or "").strip(), seed=seed,
-                     count=min(int(image_count), MAX_COUNT),
-                     conversation_mode=generation_mode in ("chat", "edit_history"),
-                     reset_conversation=reset_chat, base_url=backup_api_url)
+        output = await run(cls, provider=PROVIDERS[api_provider], model=model, prompt=prompt,
+                           image1=image1, image2=image2, image3=image3, image4=image4,
+                           model_override=(custom_model or "").strip(), seed=seed,
+                           count=min(int(image_count), MAX_COUNT),
+                           conversation_mode=generation_mode in ("chat", "edit_history"),
+                           reset_conversation=reset_chat, base_url=backup_api_url)
         images, text, _info = output.result
         return io.NodeOutput(images, text)

@@ -18,6 +18,7 @@ from apiedit.host import default_host
 from apiedit.types import EditRequest, EditResult, ImageData
 
 from . import catalog
+from .price_badge import badge_options, cost_info, cost_line
 from .runtime import progress_sender, run_interruptible
 from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
 
@@ -112,6 +113,8 @@ class APIImageEdit(io.ComfyNode):
                 io.String.Output(display_name="info"),
             ],
             hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo],
+            # 0.33: an API node with a price badge (price_badge.py); 0.3.75's Schema has neither
+            **badge_options({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS}),
         )
 
     @classmethod
@@ -129,32 +132,26 @@ class APIImageEdit(io.ComfyNode):
         return validate_choice(provider, model, model_override, count, size, aspect_ratio, resolution)
 
     @classmethod
-    def execute(cls, provider: str, model: str, prompt: str, image1: Any = None, image2: Any = None,
-                image3: Any = None, image4: Any = None, mask: Any = None, model_override: str = "",
-                negative_prompt: str = "", seed: int = 0, strength: float = 0.0, guidance: float = 0.0,
-                steps: int = 0, size: str = "", aspect_ratio: str = "", resolution: str = "",
-                count: int = 1, watermark: bool = False, conversation_mode: bool = True,
-                use_last_image: bool = True, reset_conversation: bool = False,
-                conversation_name: str = "", base_url: str = "",
-                lossless_upload: bool = False) -> io.NodeOutput:
-        images: list[ImageData] = []
-        lossless = bool(lossless_upload) or mask is not None  # a mask must match the pixels
-        for batch in (image1, image2, image3, image4):
-            if batch is not None:
-                images.extend(batch_to_images(batch, lossless=lossless))
-        mask_image = None
-        if mask is not None:
-            if not images:
-                raise InvalidInputError("A mask needs an input image to apply to: connect image1.")
-            first = images[0]
-            from apiedit.images import image_size
+    async def execute(cls, provider: str, model: str, prompt: str, image1: Any = None,
+                      image2: Any = None, image3: Any = None, image4: Any = None, mask: Any = None,
+                      model_override: str = "", negative_prompt: str = "", seed: int = 0,
+                      strength: float = 0.0, guidance: float = 0.0, steps: int = 0, size: str = "",
+                      aspect_ratio: str = "", resolution: str = "", count: int = 1,
+                      watermark: bool = False, conversation_mode: bool = True,
+                      use_last_image: bool = True, reset_conversation: bool = False,
+                      conversation_name: str = "", base_url: str = "",
+                      lossless_upload: bool = False) -> io.NodeOutput:
+        """A coroutine, so the other API nodes of the graph run while this one waits.
 
-            mask_image = mask_to_alpha_png(mask, image_size(first.data))
+        Everything that blocks (encoding the inputs, the provider call, decoding the answer)
+        runs in a worker thread (`runtime.run_interruptible`); ComfyUI's interrupt stops it."""
+        hidden = cls.hidden
+        node_id = hidden.unique_id if hidden else None
+        progress = progress_sender(node_id)
         model_id = (model_override or "").strip() or model
         fields = dict(
             model=model_id,
             prompt=prompt,
-            mask=mask_image,
             negative_prompt=negative_prompt or "",
             size=size or None,
             aspect_ratio=aspect_ratio or None,
@@ -166,29 +163,49 @@ class APIImageEdit(io.ComfyNode):
             strength=strength or None,
             watermark=True if watermark else None,
         )
-        node_id = cls.hidden.unique_id if cls.hidden else None
-        progress = progress_sender(node_id)
         # A base_url in a workflow came from whoever shared it: the host sends nothing (and no
         # key) to it unless the user trusted its origin themselves (apiedit.keys).
         options = dict(base_url=(base_url or "").strip() or None, trust_base_url=False,
                        progress=progress)
 
-        def call(cancel: Any) -> EditResult:
+        def call(cancel: Any) -> tuple[Any, str, str]:
+            images: list[ImageData] = []
+            lossless = bool(lossless_upload) or mask is not None  # a mask must match the pixels
+            for batch in (image1, image2, image3, image4):
+                if batch is not None:
+                    images.extend(batch_to_images(batch, lossless=lossless))
+            mask_image = None
+            if mask is not None:
+                if not images:
+                    raise InvalidInputError("A mask needs an input image to apply to: connect image1.")
+                from apiedit.images import image_size
+
+                mask_image = mask_to_alpha_png(mask, image_size(images[0].data))
+            priced = EditRequest(**fields)  # what the run costs, by the price tables
+            progress(f"{provider}: sending {len(images)} image(s) to {model_id}")
             if conversation_mode:
                 from .conversations import send_turn
 
-                return send_turn(
-                    provider, images, fields, name=_conversation_name(conversation_name, cls.hidden),
-                    use_last_image=use_last_image, reset=reset_conversation, cancel=cancel, **options,
+                result = send_turn(
+                    provider, images, {**fields, "mask": mask_image},
+                    name=_conversation_name(conversation_name, hidden),
+                    use_last_image=use_last_image, reset=reset_conversation, cancel=cancel,
+                    **options,
                 )
-            request = EditRequest(images=tuple(images), **fields)
-            return default_host().edit(provider, request, cancel=cancel, **options)
+            else:
+                request = EditRequest(images=tuple(images), mask=mask_image, **fields)
+                result = default_host().edit(provider, request, cancel=cancel, **options)
+            cost = cost_info(provider, priced, result)
+            # the text stays under the node: the price line on ComfyUI without price badges
+            progress(f"{provider}: received {len(result.images)} image(s); "
+                     f"{cost_line(provider, priced, cost)}")
+            record = {**result.info_record(), **cost}
+            info = json.dumps(record, sort_keys=True, default=str)
+            return images_to_batch(result.images), result.text, info
 
-        progress(f"{provider}: sending {len(images)} image(s) to {model_id}")
-        result = run_interruptible(call)  # ApiEditErrors propagate: ComfyUI shows them on the node
-        progress(f"{provider}: received {len(result.images)} image(s)")
-        info = json.dumps(result.info_record(), sort_keys=True, default=str)
-        return io.NodeOutput(images_to_batch(result.images), result.text, info)
+        # ApiEditErrors propagate: ComfyUI shows them on the node
+        images_out, text, info = await run_interruptible(call)
+        return io.NodeOutput(images_out, text, info)
 
 
 def validate_choice(provider: str | None, model: str | None, model_override: str | None,

@@ -1,0 +1,235 @@
+"""The node's price: the badge ComfyUI 0.33's own frontend shows, and the info output's cost.
+
+The badge's figures come from the plugins' price tables through core's `estimate_cost`
+(`apiedit_comfy/price_badge.py`); here the real frontend evaluates the expression the server
+sends, for a priced model, a model priced only between quality bounds, and unpriced models.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from apiedit.testing.pytest_plugin import SENTINEL_KEY
+from harness import REPO, ComfyServer, provider_env
+
+pytestmark = pytest.mark.comfyui
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BADGE_WIDGETS = ["provider", "model", "model_override", "count", "size", "aspect_ratio", "resolution"]
+
+
+@pytest.fixture(scope="module")
+def openrouter() -> Iterator[Any]:
+    from apiedit_openrouter.emulator import OpenRouterEmulator
+
+    emulator = OpenRouterEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def server(pack_install, emulators, openrouter) -> Iterator[ComfyServer]:
+    env = {**provider_env(emulators, SENTINEL_KEY), "OPENROUTER_API_KEY": SENTINEL_KEY,
+           "APIEDIT_OPENROUTER_BASE_URL": openrouter.base_url}
+    with ComfyServer(pack_install.env, REPO, extra_env=env, pack_name="apiedit") as comfy:
+        yield comfy
+
+
+def node_info(server: ComfyServer) -> dict[str, Any]:
+    return server.object_info("APIImageEdit")["APIImageEdit"]
+
+
+def is_033(server: ComfyServer) -> bool:
+    return server.env.version == "0.33.0"
+
+
+def test_object_info_carries_the_badge_on_033_and_none_on_0375(server) -> None:
+    info = node_info(server)
+    if not is_033(server):  # no PriceBadge in 0.3.75's comfy_api: the cost is in the info output
+        assert info.get("price_badge") is None and not info.get("api_node")
+        return
+    assert info["api_node"] is True  # the frontend shows price badges on API nodes only
+    badge = info["price_badge"]
+    assert badge["engine"] == "jsonata"
+    assert [w["name"] for w in badge["depends_on"]["widgets"]] == BADGE_WIDGETS
+    assert {w["name"]: w["type"] for w in badge["depends_on"]["widgets"]}["count"] == "INT"
+    expr = badge["expr"]
+    assert '"gpt-image-1.5"' in expr and '"qwen/qwen-image"' in expr  # priced models' rows
+    assert "price unknown" in expr and '"type": "usd"' not in expr  # never Comfy credits
+    assert SENTINEL_KEY not in json.dumps(info)
+
+
+# ---- the badge as 0.33's frontend shows it ------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["classic", "nodes2"])
+def page(server, tmp_path_factory, request) -> Iterator[Any]:
+    """0.33's page, with the classic canvas or Nodes 2.0 (Vue) rendering the nodes."""
+    if not is_033(server):
+        pytest.skip("ComfyUI 0.3.75 has no price badges (its node shows the cost once run)")
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium when run as root")
+    from playwright.sync_api import sync_playwright
+
+    nodes2 = request.param == "nodes2"
+    requests.post(server.url + "/settings/Comfy.TutorialCompleted", json=True, timeout=10).raise_for_status()
+    requests.post(server.url + "/settings/Comfy.VueNodes.Enabled", json=nodes2, timeout=10).raise_for_status()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1000})
+        try:
+            tab = context.pages[0] if context.pages else context.new_page()
+            tab.goto(server.url + "/", timeout=60_000)
+            tab.wait_for_function("() => window.app?.graph && window.LiteGraph && "
+                                  "LiteGraph.registered_node_types['APIImageEdit']", timeout=60_000)
+            assert bool(tab.evaluate("() => LiteGraph.vueNodesMode ?? false")) == nodes2
+            yield tab
+        finally:
+            context.close()
+
+
+def badge_text(page: Any, widgets: dict[str, Any]) -> str:
+    """A new node with these widget values; the text of its price badge once evaluated."""
+    page.evaluate("""(values) => {
+        for (const old of [...app.graph.nodes]) app.graph.remove(old);
+        const node = LiteGraph.createNode("APIImageEdit");
+        node.pos = [100, 100];
+        app.graph.add(node);
+        for (const [name, value] of Object.entries(values))
+            node.widgets.find((w) => w.name === name).value = value;
+        window.__priced = node;
+    }""", widgets)
+    end = time.monotonic() + 15
+    texts: list[str] = []
+    while time.monotonic() < end:
+        # the frontend evaluates asynchronously, when the node's badges are read (each frame)
+        texts = page.evaluate("""() => { app.canvas.setDirty(true, true); app.canvas.draw(true, true);
+            return window.__priced.badges.map((b) => typeof b === "function" ? b() : b)
+                .map((b) => b?.text ?? "").filter((t) => t); }""")
+        priced = [t for t in texts if "$" in t or "price unknown" in t]
+        if priced:
+            if page.evaluate("() => LiteGraph.vueNodesMode ?? false"):
+                assert shown_in_header(page) == priced[0]
+            return priced[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no price badge appeared; the node's badges: {texts}")
+
+
+def shown_in_header(page: Any) -> str:
+    """Nodes 2.0 draws the badge in the node's header as two spans (the text split at its first
+    space): what a user reads there, once it is drawn."""
+    node = page.locator(f'[data-node-id="{page.evaluate("() => window.__priced.id")}"]')
+    first = node.locator('[data-testid="credit-badge-required"]')
+    first.wait_for(state="visible", timeout=10_000)
+    parts = [first.inner_text().strip()]
+    rest = node.locator('[data-testid="credit-badge-rest"]')
+    if rest.count():
+        parts.append(rest.inner_text().strip())
+    return " ".join(p for p in parts if p)
+
+
+@pytest.mark.parametrize(("widgets", "text"), [
+    ({"provider": "openai", "model": "gpt-image-1.5", "size": "1024x1536", "count": 2},
+     "$0.026–$0.40 (2 × $0.013–$0.20), quality chosen by the provider"),
+    ({"provider": "openai", "model": "gpt-image-1-mini", "size": "1024x1024", "count": 1},
+     "$0.005–$0.036, quality chosen by the provider"),
+    ({"provider": "modelscope", "model": "Qwen/Qwen-Image", "count": 3}, "≈ $0.00 (3 × $0.00)"),
+    ({"provider": "openai", "model": "gpt-image-1.5", "size": "", "count": 1}, "price unknown"),
+    ({"provider": "openai", "model": "gpt-image-2", "size": "1024x1024", "count": 1}, "price unknown"),
+    ({"provider": "openrouter", "model": "google/gemini-3-pro-image", "count": 1}, "price unknown"),
+    ({"provider": "modelscope", "model": "Qwen/Qwen-Image", "model_override": "someone/new-model",
+      "count": 1}, "price unknown"),
+])
+def test_the_frontend_shows_the_tables_price_or_price_unknown(page, widgets, text) -> None:
+    assert badge_text(page, widgets) == text
+
+
+def test_the_badge_follows_the_widgets(page) -> None:
+    assert badge_text(page, {"provider": "openai", "model": "gpt-image-1.5", "size": "1024x1024",
+                             "count": 1}) == "$0.009–$0.133, quality chosen by the provider"
+    page.evaluate("""() => { window.__priced.widgets.find((w) => w.name === "count").value = 4; }""")
+    end, text = time.monotonic() + 10, ""
+    while time.monotonic() < end and "4 ×" not in text:
+        text = page.evaluate("""() => { app.canvas.draw(true, true);
+            return window.__priced.badges.map((b) => typeof b === "function" ? b() : b)
+                .map((b) => b?.text ?? "").find((t) => t.includes("$")) ?? ""; }""")
+        time.sleep(0.1)
+    assert text == "$0.036–$0.532 (4 × $0.009–$0.133), quality chosen by the provider"
+
+
+# ---- the info output of a run --------------------------------------------------------------------
+
+def run_info(server: ComfyServer, **inputs: Any) -> dict[str, Any]:
+    edit = {"prompt": "a red fox", "seed": 1, "conversation_mode": False, **inputs}
+    graph = {"10": {"class_type": "APIImageEdit", "inputs": edit},
+             "30": {"class_type": "PreviewAny", "inputs": {"source": ["10", 2]}}}
+    entry = server.wait(server.queue(graph), timeout=90)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    return json.loads(entry["outputs"]["30"]["text"][0])
+
+
+def test_a_runs_info_has_the_estimated_cost_and_currency(server) -> None:
+    free = run_info(server, provider="modelscope", model="Qwen/Qwen-Image", count=2)
+    assert free["estimated_cost"] == 0.0 and free["currency"] == "USD"
+    assert "ModelScope" in free["cost_basis"] and "reported_cost" not in free
+
+    bounded = run_info(server, provider="openai", model="gpt-image-1.5", size="1024x1024")
+    assert bounded["estimated_cost"] is None  # OpenAI picks the quality: no single figure
+    assert bounded["estimated_cost_range"] == [0.009, 0.133] and bounded["currency"] == "USD"
+
+
+def test_a_runs_info_carries_the_cost_the_provider_reported(server, openrouter) -> None:
+    # the live list marks the models OpenRouter's Image API serves (its answer has usage.cost)
+    refreshed = requests.get(server.url + "/api/comfy-apiedit/models",
+                             params={"provider": "openrouter", "refresh": "1"}, timeout=30)
+    refreshed.raise_for_status()
+    info = run_info(server, provider="openrouter", model="google/gemini-3-pro-image")
+    assert info["estimated_cost"] is None and info["currency"] == ""  # no table for OpenRouter
+    assert info["cost_basis"].startswith("price unknown")
+    assert info["reported_cost"] == pytest.approx(0.039) and info["reported_currency"] == "USD"
+
+
+def node_texts(server: ComfyServer, graph: dict[str, Any]) -> list[tuple[str, str]]:
+    """The progress texts ComfyUI sent for the run (node id, text), read from its websocket."""
+    import struct
+
+    import websocket
+
+    ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/ws?clientId={server.client_id}",
+                                     timeout=30)
+    texts = []
+    try:
+        prompt_id = server.queue(graph)
+        while True:
+            message = ws.recv()
+            if isinstance(message, bytes) and struct.unpack(">I", message[:4])[0] == 3:  # TEXT
+                length = struct.unpack(">I", message[4:8])[0]
+                texts.append((message[8:8 + length].decode(), message[8 + length:].decode()))
+            elif isinstance(message, str):
+                event = json.loads(message)
+                if event["type"] == "executing" and event["data"].get("node") is None \
+                        and event["data"].get("prompt_id") == prompt_id:
+                    break
+    finally:
+        ws.close()
+    return texts
+
+
+def test_the_text_under_the_node_ends_with_the_runs_cost_on_every_version(server) -> None:
+    # 0.3.75 has no price badge: this line is where its users see the price
+    edit = {"provider": "openai", "model": "gpt-image-1.5", "prompt": "a priced fox", "seed": 3,
+            "conversation_mode": False, "size": "1536x1024", "count": 2}
+    graph = {"10": {"class_type": "APIImageEdit", "inputs": edit},
+             "30": {"class_type": "PreviewAny", "inputs": {"source": ["10", 2]}}}
+    texts = [text for node, text in node_texts(server, graph) if node == "10"]
+    assert texts[-1] == ("openai: received 2 image(s); estimated cost $0.026–$0.40 "
+                         "(2 × $0.013–$0.20), quality chosen by the provider")
