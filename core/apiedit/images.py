@@ -13,6 +13,7 @@ import io
 import math
 import re
 import struct
+import sys
 import warnings
 import zlib
 from typing import cast
@@ -67,6 +68,7 @@ _MIME_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/
 _HIGH_BIT_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _FAST_PATH_MODES = ("RGB", "RGBA", "L", "LA", "P")
 _WHITESPACE = re.compile(rb"\s+")
+_STRICT_A2B = sys.version_info >= (3, 11)  # binascii.a2b_base64(strict_mode=...) exists
 
 
 # --- sniffing ---------------------------------------------------------------------------------
@@ -490,6 +492,9 @@ def b64decode_any(s: str | bytes) -> bytes:
     try:
         # Fast path: well-formed standard base64, what nearly every provider sends. The
         # tolerant clean-up below costs more than the decode itself on multi-MB answers.
+        # binascii reads ASCII text as it is (b64decode would first copy it into bytes).
+        if _STRICT_A2B:
+            return binascii.a2b_base64(s, strict_mode=True)
         return base64.b64decode(s, validate=True)
     except (binascii.Error, ValueError):
         pass
@@ -527,7 +532,8 @@ def parse_data_url(url: str) -> ImageData:
             f"Expected a data URL like 'data:image/png;base64,...', got {preview!r}: "
             "pass a data URL or use the https download helper for links."
         )
-    header, payload = text[5:].split(",", 1)
+    comma = text.index(",")  # one copy of a multi-MB payload, not two (slice, then split)
+    header, payload = text[5:comma], text[comma + 1 :]
     params = [p.strip().lower() for p in header.split(";")]
     if params and params[-1] == "base64":
         if "%" in payload:  # percent-encoded '+', '/', '=' from URL-escaping clients

@@ -305,7 +305,10 @@ def _collect(message: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[list[
                     urls.append(url)
     if isinstance(body.get("data"), list):  # an Images-API-shaped answer from a relay
         urls.extend(u for u in map(_url_of, body["data"]) if u)
-    unique = list(dict.fromkeys(urls))
+    unique: list[str] = []
+    for url in urls:  # comparing strings is cheaper than hashing a multi-MB data URL
+        if url not in unique:
+            unique.append(url)
     return unique, "\n".join(t for t in said if t).strip()
 
 
