@@ -110,7 +110,8 @@ def chat_answer(image: bytes, model: str) -> dict[str, Any]:
 
 def openai_answer(image: bytes) -> dict[str, Any]:
     return {"created": 1, "data": [{"b64_json": b64(image)}], "output_format": "png",
-            "usage": {"input_tokens": 10, "output_tokens": 1000, "total_tokens": 1010}}
+            "usage": {"input_tokens": 10, "output_tokens": 1000, "total_tokens": 1010,
+                      "input_tokens_details": {"text_tokens": 10, "image_tokens": 0}}}  # as the API sends
 
 
 PROVIDERS: dict[str, dict[str, Any]] = {
@@ -215,17 +216,37 @@ def fig_overhead(runs: int) -> None:
         canned(emulator, spec, json.dumps(spec["answer"](answer_png, spec["model"])).encode())
         client = edit_call(spec, emulator, input_png)
         client()  # warm: imports, plugin loading, first-call costs (measured separately below)
-        times = _overhead_rounds(spec, emulator, client, input_png, runs)
-        ratio = statistics.median(times["client"]) / statistics.median(times["floor"])
+        anchors, notes = _start_anchors(name, spec, emulator, input_png)
+        try:
+            times = _overhead_rounds(spec, emulator, client, input_png, runs, anchors)
+        finally:
+            for anchor in anchors:
+                anchor.close()
+        floor = statistics.median(times["floor"])
+        ratio = statistics.median(times["client"]) / floor
         target = "≤ 1.25×" if name == "gemini SDK" else "≤ 1.1×"
         row(figure, f"{name}: client", spread(times["client"]), f"{ratio:.2f}×", target)
         row(figure, f"{name}: floor", spread(times["floor"]))
+        for anchor in anchors:
+            samples = times[anchor.name]
+            row(figure, f"{name}: anchor {anchor.name} {anchor.version}", spread(samples),
+                f"{statistics.median(samples) / floor:.2f}×", "(anchor)")
+        for note in notes:
+            row(figure, f"{name}: anchor", note)
         emulator.stop()
     _first_gemini_call(figure)
 
 
+def _start_anchors(name: str, spec: dict[str, Any], emulator: Any, input_png: bytes) -> tuple[list[Any], list[str]]:
+    """LiteLLM (OpenAI) and the original 1.0.5 (OpenRouter, Gemini REST), if their venvs exist."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import anchors
+
+    return anchors.start(name, emulator.base_url, sentinel(), spec["model"], input_png)
+
+
 def _overhead_rounds(spec: dict[str, Any], emulator: Any, client: Callable[[], Any], input_png: bytes,
-                     runs: int) -> dict[str, list[float]]:
+                     runs: int, anchors: list[Any] = ()) -> dict[str, list[float]]:
     # one client call recorded, so the floor can replay exactly its bytes
     from apiedit import EditRequest, ImageData
     from apiedit.host import default_host
@@ -234,7 +255,18 @@ def _overhead_rounds(spec: dict[str, Any], emulator: Any, client: Callable[[], A
     request = EditRequest(model=spec["model"], prompt="make it evening", images=(ImageData(input_png),))
     default_host().edit(spec["provider"], request, api_key=sentinel(), base_url=emulator.base_url)
     floor = floor_call(emulator)
-    return interleave({"client": client, "floor": floor}, runs)
+    if not anchors:
+        return interleave({"client": client, "floor": floor}, runs)
+    times: dict[str, list[float]] = {"client": [], "floor": [], **{a.name: [] for a in anchors}}
+    for round_ in range(1 + runs):  # one warm-up round; anchors time their own call
+        samples = {"client": timed(client), "floor": timed(floor)}
+        for anchor in anchors:
+            samples[anchor.name] = anchor.call()
+            emulator.requests.clear()
+        if round_:
+            for key, value in samples.items():
+                times[key].append(value)
+    return times
 
 
 def _has_sdk() -> bool:
