@@ -38,6 +38,7 @@ from ..errors import (
     UnknownModelError,
 )
 from ..images import b64decode_any, normalize_output, parse_data_url, prepare_upload, to_data_url
+from .jsonbody import json_body
 from ..redact import get_logger
 from ..types import EditRequest, EditResult, ImageData, ModelInfo, Turn
 
@@ -184,7 +185,9 @@ def send_chat(
     key = settings.require_key()
     response = settings.http.request(
         "POST", path, billable=True, map_error=map_error or error_mapper(settings),
-        json=dict(body), headers={**(headers or {}), "Authorization": f"Bearer {key}"},
+        data=json_body(body),  # what `json=` sends, without re-encoding the inline images
+        headers={**(headers or {}), "Authorization": f"Bearer {key}",
+                 "Content-Type": "application/json"},
     )
     payload = json_object(
         response, settings.label, settings.provider, expected="a chat completion",
