@@ -279,6 +279,7 @@ def _has_sdk() -> bool:
 
 _FIRST_CALL = """
 import json, os, sys, time
+{preload}
 sys.path.insert(0, {here!r})
 import run as bench
 spec = bench.PROVIDERS[{name!r}]
@@ -295,20 +296,29 @@ emulator.stop()
 """
 
 
+# What ComfyUI has imported before it loads custom nodes (nodes.py: PIL, numpy;
+# app/frontend_management.py: requests), so a node's first call never pays for them.
+_COMFYUI_PRELOAD = "import numpy, requests, PIL.Image"
+
+
 def _first_gemini_call(figure: str) -> None:
     here = os.path.dirname(os.path.abspath(__file__))
+    settings = [("bare process", ""), ("as in ComfyUI (requests, Pillow loaded)", _COMFYUI_PRELOAD)]
     for name in ("gemini REST", "gemini SDK"):
         if name == "gemini SDK" and not _has_sdk():
             continue
-        firsts, seconds = [], []
-        for _ in range(3):
-            out = subprocess.run([sys.executable, "-c", _FIRST_CALL.format(here=here, name=name)],
-                                 capture_output=True, text=True, check=True).stdout
-            times = json.loads(out.strip().splitlines()[-1])
-            firsts.append(times[0])
-            seconds.append(statistics.median(times[1:]))
-        ratio = statistics.median(firsts) / statistics.median(seconds)
-        row(figure, f"{name}: first call in a process", spread(firsts), f"{ratio:.2f}× 2nd", "≤ 1.5× the 2nd")
+        for where, preload in settings:
+            firsts, seconds = [], []
+            for _ in range(3):
+                code = _FIRST_CALL.format(here=here, name=name, preload=preload)
+                out = subprocess.run([sys.executable, "-c", code],
+                                     capture_output=True, text=True, check=True).stdout
+                times = json.loads(out.strip().splitlines()[-1])
+                firsts.append(times[0])
+                seconds.append(statistics.median(times[1:]))
+            ratio = statistics.median(firsts) / statistics.median(seconds)
+            row(figure, f"{name}: first call, {where}", spread(firsts), f"{ratio:.2f}× 2nd",
+                "≤ 1.5× the 2nd")
 
 
 def fig_upload(runs: int) -> None:
@@ -529,20 +539,38 @@ def fig_startup(runs: int) -> None:
              "catalog.all_model_ids(); print(sorted(m for m in sys.modules if m.endswith('.wire') "
              "or m.startswith('google.genai') or m.startswith('openai')))")
     loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True).stdout.strip()
+    comfy_floor = "floor as in ComfyUI: " + _COMFYUI_PRELOAD
+    codes = {**_STARTUP, comfy_floor: _COMFYUI_PRELOAD,
+             "pack + schema data, as in ComfyUI": _COMFYUI_PRELOAD + "; " + _STARTUP["pack import + schema data"]}
+    cpu: dict[str, list[float]] = {name: [] for name in codes}
+    cpu["pack, no bytecode cache"] = []
+
+    def run_child(name: str, argv: list[str]) -> None:
+        child = subprocess.Popen(argv)
+        _, status, usage = os.wait4(child.pid, 0)
+        if status:
+            raise RuntimeError(f"{argv} exited with {status}")
+        cpu[name].append(usage.ru_utime + usage.ru_stime)  # CPU time: far less load-sensitive
+
     with tempfile.TemporaryDirectory() as cold:
-        cases = {name: (lambda code=code: subprocess.run([sys.executable, "-c", code], check=True))
-                 for name, code in _STARTUP.items()}
-        cases["pack, no bytecode cache"] = lambda: subprocess.run(
-            [sys.executable, "-X", f"pycache_prefix={cold}", "-B", "-c", _STARTUP["pack import + schema data"]],
-            check=True)
+        cases = {name: (lambda name=name, code=code: run_child(name, [sys.executable, "-c", code]))
+                 for name, code in codes.items()}
+        cases["pack, no bytecode cache"] = lambda: run_child("pack, no bytecode cache", [
+            sys.executable, "-X", f"pycache_prefix={cold}", "-B", "-c", _STARTUP["pack import + schema data"]])
         times = interleave(cases, runs * 2)
-    floor = statistics.median(times["python -c pass (floor)"])
+    floors = {name: "python -c pass (floor)" for name in times}
+    floors["pack + schema data, as in ComfyUI"] = comfy_floor
     for name, samples in times.items():
-        over = (statistics.median(samples) - floor) * 1000
+        base = floors[name]
+        over = (statistics.median(samples) - statistics.median(times[base])) * 1000
+        over_cpu = (statistics.median(cpu[name]) - statistics.median(cpu[base])) * 1000
         target = {"pack import + schema data": "≤ 25 ms over the floor",
+                  "pack + schema data, as in ComfyUI": "≤ 25 ms over its floor",
                   "pack import (ComfyUI start)": "(was 39 ms, met)",
                   "pack, no bytecode cache": "≤ 60 ms over the floor"}.get(name, "")
-        row(figure, name, spread(samples), "" if "floor" in name else f"+{over:.0f} ms", target)
+        value = f"{spread(samples)}, CPU {statistics.median(cpu[name]) * 1000:.0f} ms"
+        row(figure, name, value, "" if "floor" in name else f"+{over:.0f} ms (CPU +{over_cpu:.0f})",
+            target)
     row(figure, "wire modules / SDKs imported by the schema data", loaded or "none", "", "none")
 
 
