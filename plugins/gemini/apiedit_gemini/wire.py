@@ -6,6 +6,7 @@ answer back here, so they cannot disagree about images, text or conversation sta
 
 from __future__ import annotations
 
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from apiedit import (
     UnsupportedFeatureError,
 )
 from apiedit.errormap import error_from_status, parse_retry_after, request_id_from
-from apiedit.images import Base64Text, b64decode_any, b64encode, normalize_output, prepare_upload
+from apiedit.images import Base64Text, b64decode_any, normalize_output, prepare_upload
 
 from . import models
 
@@ -107,7 +108,7 @@ class Base64(Base64Text):
     raw: bytes
 
     def __new__(cls, data: bytes) -> Base64:
-        text = super().__new__(cls, b64encode(data).ascii)
+        text = super().__new__(cls, binascii.b2a_base64(data, newline=False))
         text.raw = data
         return text
 
