@@ -21,7 +21,6 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 import requests
-import tenacity
 import urllib3.exceptions
 
 from .errormap import error_from_response
@@ -256,9 +255,8 @@ class HttpClient:
                                          response.content if not kwargs.get("stream") else b""))
             return response
 
-        def should_retry(state: tenacity.RetryCallState) -> bool:
-            exc = state.outcome.exception() if state.outcome else None
-            if exc is None or isinstance(exc, CancelledError):
+        def should_retry(exc: ApiEditError) -> bool:
+            if isinstance(exc, CancelledError):
                 return False
             if isinstance(exc, RateLimitError):
                 if not exc.retryable:  # e.g. OpenAI's `x-should-retry: false`
@@ -278,28 +276,27 @@ class HttpClient:
                 return counts["transient"] < self.policy.connect_attempts
             return False
 
-        def wait_for(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            backoff = self.policy.backoff * (2 ** (state.attempt_number - 1))
+        def wait_for(exc: ApiEditError, attempt_number: int) -> float:
+            backoff = self.policy.backoff * (2 ** (attempt_number - 1))
             if isinstance(exc, RateLimitError) and exc.retry_after is not None:
                 return max(exc.retry_after, 0.0)
             return min(backoff, 8.0)
 
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            delay = state.next_action.sleep if state.next_action else 0
-            log.info("%s %s: %s; retrying in %.1f s", method, redact(display_url(url)),
-                     type(exc).__name__, delay)
-            s.report(f"{s.label}: {type(exc).__name__}, retrying in {delay:.0f} s")
-
-        retrying = tenacity.Retrying(
-            retry=should_retry,
-            wait=wait_for,
-            sleep=s.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        return retrying(attempt)
+        # A plain loop (tenacity's import cost 10-40 ms on a process's first call): only
+        # `should_retry` decides, and every resend is bounded by the policy.
+        attempt_number = 1
+        while True:
+            try:
+                return attempt()
+            except ApiEditError as exc:
+                if not should_retry(exc):
+                    raise
+                delay = wait_for(exc, attempt_number)
+                log.info("%s %s: %s; retrying in %.1f s", method, redact(display_url(url)),
+                         type(exc).__name__, delay)
+                s.report(f"{s.label}: {type(exc).__name__}, retrying in {delay:.0f} s")
+            s.sleep(delay)
+            attempt_number += 1
 
     def _deadline_error(self, call: Watch, billable: bool, *, sent: bool = True) -> ApiEditError:
         s = self.settings

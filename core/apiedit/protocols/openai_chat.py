@@ -40,6 +40,7 @@ from ..errors import (
     UnknownModelError,
 )
 from ..images import b64decode_any, normalize_output, parse_data_url, prepare_upload, to_data_url
+from .jsonbody import json_body
 from ..redact import get_logger
 from ..types import EditRequest, EditResult, ImageData, ModelInfo, Turn
 
@@ -236,7 +237,9 @@ def send_chat(
     key = settings.require_key()
     response = settings.http.request(
         "POST", path, billable=True, map_error=map_error or error_mapper(settings),
-        json=dict(body), headers={**(headers or {}), "Authorization": f"Bearer {key}"},
+        data=json_body(body),  # what `json=` sends, without re-encoding the inline images
+        headers={**(headers or {}), "Authorization": f"Bearer {key}",
+                 "Content-Type": "application/json"},
     )
     payload = json_object(
         response, settings.label, settings.provider, expected="a chat completion",
@@ -357,7 +360,10 @@ def _collect(message: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[list[
                     urls.append(url)
     if isinstance(body.get("data"), list):  # an Images-API-shaped answer from a relay
         urls.extend(u for u in map(_url_of, body["data"]) if u)
-    unique = list(dict.fromkeys(urls))
+    unique: list[str] = []
+    for url in urls:  # comparing strings is cheaper than hashing a multi-MB data URL
+        if url not in unique:
+            unique.append(url)
     return unique, "\n".join(t for t in said if t).strip()
 
 

@@ -41,9 +41,12 @@ def provider_info() -> apiedit.ProviderInfo:
 
 @apiedit.hookimpl
 def list_models(refresh: bool, settings: ProviderSettings) -> list[apiedit.ModelInfo]:
-    from .wire import fetch_models
+    def fetch() -> list[apiedit.ModelInfo]:
+        from .wire import fetch_models  # only a refresh needs HTTP: the stored list does not
 
-    return TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
+        return fetch_models(settings)
+
+    return TABLE.list_models(settings, refresh=refresh, fetch=fetch)
 
 
 @apiedit.hookimpl

@@ -7,13 +7,17 @@ from typing import Any
 from apiedit import ModelInfo
 from apiedit.settings import ProviderSettings
 
-from . import models, wire
+from . import models
 
 _MAX_PAGES = 20
 
 
 def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
     """Every image model the key can see (free GETs, retried by core on transient failures)."""
+    # imported here: answering from the stored list (the node's schema at ComfyUI start-up)
+    # must not import the wire module and the HTTP stack
+    from . import wire
+
     key = settings.require_key()
     root, version = wire.endpoint(settings.base_url)
     found: list[ModelInfo] = []

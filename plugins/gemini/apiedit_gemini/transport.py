@@ -15,7 +15,6 @@ SDK does not know); `sdk` insists on it. REST is never a second attempt after th
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 import requests
 from apiedit import ApiEditError, ConfigurationError, ProviderError
 from apiedit.errormap import json_object
+from apiedit.protocols.jsonbody import json_body
 from apiedit.redact import get_logger
 
 from . import wire
@@ -116,7 +116,7 @@ def _send_rest(settings: Any, key: str, root: str, version: str, model: str, bod
         map_error=_mapper(settings),
         # the key goes in a header, never in `?key=`, so URLs in logs stay clean
         headers={"x-goog-api-key": key, "Content-Type": "application/json"},
-        data=json.dumps(body).encode("utf-8"),
+        data=json_body(body),  # json.dumps(body).encode(), without re-encoding the images
     )
     return _json(response, settings.label)
 

@@ -6,6 +6,7 @@ answer back here, so they cannot disagree about images, text or conversation sta
 
 from __future__ import annotations
 
+import binascii
 import os
 import re
 import hashlib
@@ -33,7 +34,7 @@ from apiedit import (
     UnsupportedFeatureError,
 )
 from apiedit.errormap import error_from_status, parse_retry_after, request_id_from
-from apiedit.images import b64decode_any, b64encode, normalize_output, prepare_upload
+from apiedit.images import Base64Text, b64decode_any, normalize_output, prepare_upload
 
 from . import models
 
@@ -106,16 +107,17 @@ def model_path(model: str) -> str:
 # ---------------------------------------------------------------------------- request
 
 
-class Base64(str):
+class Base64(Base64Text):
     """Base64 text that keeps the bytes it encodes, so the SDK path need not decode it again.
 
-    It is a `str` in every other respect: `json.dumps` writes it as the text it is.
+    It is a `str` in every other respect: `json.dumps` writes it as the text it is (and the
+    REST body copies it in as bytes, see `apiedit.protocols.jsonbody`).
     """
 
     raw: bytes
 
     def __new__(cls, data: bytes) -> Base64:
-        text = super().__new__(cls, b64encode(data))
+        text = super().__new__(cls, binascii.b2a_base64(data, newline=False))
         text.raw = data
         return text
 

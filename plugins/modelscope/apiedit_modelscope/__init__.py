@@ -36,9 +36,16 @@ def provider_info() -> ProviderInfo:
 
 @apiedit.hookimpl
 def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    from .client import list_models as cached
+    # The stored list and the table answer without the client module (and `requests`): ComfyUI
+    # builds the node's schema at start-up from this hook. Only a refresh imports it.
+    from .models import TABLE
 
-    return cached(settings, refresh)
+    def fetch() -> list[ModelInfo]:
+        from .client import fetch_models
+
+        return fetch_models(settings)
+
+    return TABLE.list_models(settings, refresh=refresh, fetch=fetch)
 
 
 @apiedit.hookimpl

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from apiedit.errors import ProviderError
-from apiedit.protocols.openai_images import auth_headers, error_mapper
 from apiedit.types import ModelInfo
 
 from .models import TABLE, model_from_live, with_live_status
@@ -22,6 +20,11 @@ __all__ = ["fetch_models", "list_models"]
 
 def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
     """The provider's image models as it lists them now (one free GET)."""
+    # imported here: answering from the stored list (the node's schema at ComfyUI start-up)
+    # must not import the HTTP stack
+    from apiedit.errors import ProviderError
+    from apiedit.protocols.openai_images import auth_headers, error_mapper
+
     body = settings.http.get_json(
         "models", headers=auth_headers(settings), map_error=error_mapper(settings)
     )

@@ -34,9 +34,16 @@ def provider_info() -> ProviderInfo:
 
 @apiedit.hookimpl
 def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    from .wire import list_models as _list
+    # The stored list and the table answer without the wire module (and `requests`): ComfyUI
+    # builds the node's schema at start-up from this hook. Only a refresh imports it.
+    from .models import TABLE
 
-    return _list(refresh, settings)
+    def fetch() -> list[ModelInfo]:
+        from .wire import fetch_models
+
+        return fetch_models(settings)
+
+    return TABLE.list_models(settings, refresh=refresh, fetch=fetch)
 
 
 @apiedit.hookimpl
