@@ -313,6 +313,29 @@ def test_a_failed_refresh_is_shown_with_its_reason_and_the_list_stays(browser, s
     assert browser.widgets(node)["model"]["values"] == openai
 
 
+def open_key_dialog(browser: Page, node: int) -> Any:
+    """Click the node's key button; the pack's modal key dialog (a locator on it) opens."""
+    browser.click_widget(node, "set API key…")
+    dialog = browser.page.locator("dialog.apiedit-key-dialog[open]")
+    dialog.wait_for(state="visible", timeout=WAIT_MS)
+    return dialog
+
+
+def shown_states(dialog: Any) -> dict[str, str]:
+    """Each provider row's state text, as the dialog shows it."""
+    states: dict[str, str] = dialog.evaluate("""(d) => Object.fromEntries([...d.querySelectorAll("tr[data-provider]")]
+        .map((row) => [row.dataset.provider, row.querySelector(".state").textContent]))""")
+    return states
+
+
+def expected_state(state: dict[str, Any]) -> str:
+    if not state["set"]:
+        return "not set" if state["needs_key"] else "no key needed"
+    if state["source"].startswith("env:"):
+        return f"set (environment variable {state['source'][4:]}, used before a key saved here)"
+    return "set"
+
+
 def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server) -> None:
     status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
     unset = [provider for provider, state in status.items() if not state["set"]]
@@ -322,34 +345,62 @@ def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server
     if browser.widgets(node)["provider"]["value"] != provider:
         browser.pick(node, "provider", provider)
     browser.settle()
+    alerts = len(browser.dialogs)
 
-    browser.prompt_answer = WEB_KEY
-    try:
-        browser.click_widget(node, "set API key…")
-        browser.page.wait_for_timeout(100)
-        end = time.monotonic() + WAIT_MS / 1000
-        while len(browser.dialogs) < 2 and time.monotonic() < end:
-            browser.page.wait_for_timeout(50)
-    finally:
-        browser.prompt_answer = None
-    kinds = [kind for kind, _ in browser.dialogs[-2:]]
-    assert kinds == ["prompt", "alert"], browser.dialogs
-    assert provider in browser.dialogs[-2][1]
-    assert browser.dialogs[-1][1] == f"{provider}: key set"
+    dialog = open_key_dialog(browser, node)
+    assert shown_states(dialog) == {pid: expected_state(state) for pid, state in status.items()}
+    field = dialog.locator(f'tr[data-provider="{provider}"] input')
+    assert field.get_attribute("type") == "password"  # the key is dots while it is typed
+    assert field.evaluate("(f) => document.activeElement === f")  # the node's provider, ready to type
+    browser.page.keyboard.type(WEB_KEY)
+    assert field.input_value() == WEB_KEY
+    browser.page.keyboard.press("Enter")
+    message = dialog.locator(".message")
+    message.filter(has_text=f"{provider}: key set").wait_for(timeout=WAIT_MS)
+    browser.settle()
+    assert shown_states(dialog)[provider] == "set"
+    assert field.input_value() == ""  # the typed key left the page with the request
     assert f"{ROUTES}/keys" in browser.requests
 
     status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
-    assert status[provider]["set"] is True
+    assert status[provider]["set"] is True and status[provider]["source"] == "file"
     assert WEB_KEY not in json.dumps(status)
     key_files = list(Path(server.extra_env["APIEDIT_CONFIG_DIR"]).rglob("keys.json"))
     assert len(key_files) == 1 and WEB_KEY in key_files[0].read_text()  # the real key arrived
 
+    dialog.get_by_role("button", name="Close").click()
+    browser.page.locator("dialog.apiedit-key-dialog").wait_for(state="detached", timeout=WAIT_MS)
+    assert len(browser.dialogs) == alerts  # no browser prompt or alert any more
     workflow = browser.js("() => JSON.stringify(app.graph.serialize())")
     prompt = browser.js("async () => JSON.stringify(await app.graphToPrompt())")
     storage = browser.js("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
-    for text in (workflow, prompt, storage):
+    page = browser.js("() => document.documentElement.outerHTML")
+    for text in (workflow, prompt, storage, page, "\n".join(browser.console)):
         assert WEB_KEY not in text and SENTINEL_KEY not in text
     assert f'"{provider}"' in workflow  # the node is in what was searched
+
+
+def test_key_dialog_shows_where_a_key_comes_from_and_removes_a_saved_one(browser, server) -> None:
+    status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
+    assert status["openai"]["source"] == "env:OPENAI_API_KEY"  # the test server's emulator key
+    saved = next(pid for pid, state in status.items() if not (state["source"] or "").startswith("env:"))
+    requests.post(server.url + ROUTES + "/keys", json={"provider": saved, "api_key": "sk-remove-me-SENTINEL"},
+                  timeout=10).raise_for_status()
+    node = browser.new_node()
+    browser.settle()
+    dialog = open_key_dialog(browser, node)
+    assert shown_states(dialog)["openai"] == expected_state(status["openai"])
+    assert shown_states(dialog)[saved] == "set"
+    env_row, saved_row = (dialog.locator(f'tr[data-provider="{p}"]') for p in ("openai", saved))
+    assert not env_row.get_by_role("button", name="Remove").is_visible()  # only a saved key can go
+    saved_row.get_by_role("button", name="Remove").click()
+    dialog.locator(".message").filter(has_text=f"{saved}: key removed").wait_for(timeout=WAIT_MS)
+    browser.settle()
+    assert shown_states(dialog)[saved] in ("not set", "no key needed")
+    assert not saved_row.get_by_role("button", name="Remove").is_visible()
+    assert requests.get(server.url + ROUTES + "/keys", timeout=10).json()[saved]["set"] is False
+    browser.page.keyboard.press("Escape")  # closes the dialog like any dialog
+    browser.page.locator("dialog.apiedit-key-dialog").wait_for(state="detached", timeout=WAIT_MS)
 
 
 def test_trust_button_trusts_the_nodes_base_url_and_sends_nothing_there(browser, server, emulators) -> None:
