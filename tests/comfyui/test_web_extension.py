@@ -10,6 +10,7 @@ browser download is never used).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -52,9 +53,13 @@ def server(pack_install, emulators, tmp_path_factory) -> Iterator[ComfyServer]:
 class Page:
     """The ComfyUI page, with what it logged, requested and asked in dialogs."""
 
-    def __init__(self, page: Any, nodes2: bool = False) -> None:
+    def __init__(self, page: Any, nodes2: bool = False, version: str = "") -> None:
         self.page = page
         self.nodes2 = nodes2  # the page renders nodes with Nodes 2.0 (Vue) instead of the canvas
+        # $APIEDIT_SCREENSHOTS: where the docs' screenshots and the example workflows' thumbnails
+        # are written (on 0.33, the version users run; the README shows them)
+        shots = os.environ.get("APIEDIT_SCREENSHOTS")
+        self.screenshots = Path(shots) if shots and version == "0.33.0" else None
         self.console: list[str] = []
         self.requests: list[str] = []
         self.pending: set[Any] = set()
@@ -94,6 +99,43 @@ class Page:
         while self.pending and time.monotonic() < end:
             self.page.wait_for_timeout(50)
         assert not self.pending, f"still pending: {[r.url for r in self.pending]}"
+
+    def fit_graph(self, margin: float = 40, left: float = 70, top: float = 100) -> None:
+        """Scale and scroll the canvas so that every node is in view (`left` and `top` clear the
+        frontend's side bar and menus)."""
+        self.js("""([margin, left, top]) => {
+            const nodes = app.graph.nodes, ds = app.canvas.ds, canvas = app.canvas.canvas;
+            const x0 = Math.min(...nodes.map((n) => n.pos[0])), y0 = Math.min(...nodes.map((n) => n.pos[1] - 30));
+            const x1 = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
+            const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
+            const rect = canvas.getBoundingClientRect();
+            ds.scale = Math.min(1, (rect.width - left - margin) / (x1 - x0),
+                                (rect.height - top - margin) / (y1 - y0));
+            ds.offset = [left / ds.scale - x0, top / ds.scale - y0];
+            app.canvas.setDirty(true, true);
+            app.canvas.draw(true, true);
+        }""", [margin, left, top])
+        self.page.wait_for_timeout(500)  # Nodes 2.0 moves its DOM nodes on the next frames
+
+    def screenshot(self, relative: str, width: int | None = None, element: Any = None) -> Path | None:
+        """Save the page (or `element`) under $APIEDIT_SCREENSHOTS as PNG or JPEG (by suffix),
+        scaled down to `width`; nothing without it."""
+        if self.screenshots is None:
+            return None
+        from io import BytesIO
+
+        from PIL import Image
+
+        target = self.screenshots / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        picture = Image.open(BytesIO((element or self.page).screenshot(type="png"))).convert("RGB")
+        if width and picture.width > width:
+            picture = picture.resize((width, round(picture.height * width / picture.width)), Image.LANCZOS)
+        if target.suffix == ".jpg":
+            picture.save(target, "JPEG", quality=82, optimize=True)
+        else:
+            picture.quantize(256).save(target, "PNG", optimize=True)  # modest size for the docs
+        return target
 
     # the node, shown on the canvas and used with the mouse
     def new_node(self) -> int:
@@ -209,7 +251,8 @@ def browser(server, renderer, tmp_path_factory) -> Iterator[Page]:
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
             headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1000})
         try:
-            page = Page(context.pages[0] if context.pages else context.new_page(), nodes2)
+            page = Page(context.pages[0] if context.pages else context.new_page(), nodes2,
+                        server.env.version)
             started = time.monotonic()
             page.page.goto(server.url + "/", timeout=PAGE_TIMEOUT_MS)
             try:
