@@ -42,15 +42,6 @@ NAMES = list(EXAMPLES.SPECS)
 
 
 @pytest.fixture(scope="module")
-def gemini() -> Iterator[Any]:
-    from apiedit_gemini.emulator import GeminiEmulator
-
-    emulator = GeminiEmulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
 def server(pack_install, emulators, gemini, tmp_path_factory) -> Iterator[ComfyServer]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium when run as root")
