@@ -117,9 +117,10 @@ class Page:
         }""", [margin, left, top])
         self.page.wait_for_timeout(500)  # Nodes 2.0 moves its DOM nodes on the next frames
 
-    def screenshot(self, relative: str, width: int | None = None, element: Any = None) -> Path | None:
-        """Save the page (or `element`) under $APIEDIT_SCREENSHOTS as PNG or JPEG (by suffix),
-        scaled down to `width`; nothing without it."""
+    def screenshot(self, relative: str, width: int | None = None, element: Any = None,
+                   clip: dict[str, float] | None = None) -> Path | None:
+        """Save the page (or `element`, or the `clip` rectangle) under $APIEDIT_SCREENSHOTS as
+        PNG or JPEG (by suffix), scaled down to `width`; nothing without it."""
         if self.screenshots is None:
             return None
         from io import BytesIO
@@ -128,7 +129,8 @@ class Page:
 
         target = self.screenshots / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        picture = Image.open(BytesIO((element or self.page).screenshot(type="png"))).convert("RGB")
+        shot = element.screenshot(type="png") if element else self.page.screenshot(type="png", clip=clip)
+        picture = Image.open(BytesIO(shot)).convert("RGB")
         if width and picture.width > width:
             picture = picture.resize((width, round(picture.height * width / picture.width)), Image.LANCZOS)
         if target.suffix == ".jpg":
@@ -136,6 +138,24 @@ class Page:
         else:
             picture.quantize(256).save(target, "PNG", optimize=True)  # modest size for the docs
         return target
+
+    def screenshot_node(self, node_id: int, relative: str) -> Path | None:
+        """The node as the page shows it (with a margin), under $APIEDIT_SCREENSHOTS."""
+        if self.screenshots is None:
+            return None
+        self.fit_graph(left=120, top=120)
+        if self.nodes2:  # a DOM element of its own
+            return self.screenshot(relative, element=self.page.locator(f'[data-node-id="{node_id}"]'))
+        clip = self.js("""(id) => {
+            const node = app.graph.getNodeById(id), ds = app.canvas.ds, canvas = app.canvas.canvas;
+            const rect = canvas.getBoundingClientRect(), title = LiteGraph.NODE_TITLE_HEIGHT;
+            const [x0, y0] = ds.convertOffsetToCanvas([node.pos[0], node.pos[1] - title]);
+            const [x1, y1] = ds.convertOffsetToCanvas([node.pos[0] + node.size[0], node.pos[1] + node.size[1]]);
+            const sx = rect.width / canvas.width, sy = rect.height / canvas.height, m = 12;
+            return {x: rect.left + x0 * sx - m, y: rect.top + y0 * sy - m,
+                    width: (x1 - x0) * sx + 2 * m, height: (y1 - y0) * sy + 2 * m};
+        }""", node_id)
+        return self.screenshot(relative, clip=clip)
 
     # the node, shown on the canvas and used with the mouse
     def new_node(self) -> int:
@@ -314,6 +334,7 @@ def test_picking_a_provider_reloads_the_model_list_from_the_route(browser, serve
     assert browser.requests[-1] == f"{ROUTES}/models?provider=modelscope"
     saved = browser.saved_workflow()["nodes"][0]
     assert saved["widgets_values"][:2] == ["modelscope", modelscope[0]]
+    browser.screenshot_node(node, f"docs/screenshots/node-{'nodes2' if browser.nodes2 else 'classic'}.png")
 
 
 def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, server, emulators) -> None:
@@ -397,6 +418,8 @@ def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server
     assert field.evaluate("(f) => document.activeElement === f")  # the node's provider, ready to type
     browser.page.keyboard.type(WEB_KEY)
     assert field.input_value() == WEB_KEY
+    if not browser.nodes2:  # the typed key shows as dots
+        browser.screenshot("docs/screenshots/key-dialog.png", element=dialog)
     browser.page.keyboard.press("Enter")
     message = dialog.locator(".message")
     message.filter(has_text=f"{provider}: key set").wait_for(timeout=WAIT_MS)

@@ -59,12 +59,13 @@ const DIALOG_CLASS = "apiedit-key-dialog";
 const STYLE = `
 .${DIALOG_CLASS} { background: var(--comfy-menu-bg, #202020); color: var(--fg-color, #ddd);
   border: 1px solid var(--border-color, #4e4e4e); border-radius: 8px; padding: 16px 20px;
-  font: 14px sans-serif; max-width: 640px; }
+  font: 14px sans-serif; max-width: min(760px, 95vw); }
 .${DIALOG_CLASS}::backdrop { background: rgba(0, 0, 0, 0.5); }
 .${DIALOG_CLASS} h2 { font-size: 16px; margin: 0 0 8px; }
 .${DIALOG_CLASS} p { margin: 4px 0 12px; opacity: 0.85; }
 .${DIALOG_CLASS} table { border-collapse: collapse; width: 100%; }
 .${DIALOG_CLASS} td, .${DIALOG_CLASS} th { padding: 4px 6px; text-align: left; white-space: nowrap; }
+.${DIALOG_CLASS} td.state { white-space: normal; max-width: 16em; }
 .${DIALOG_CLASS} tr.current th { text-decoration: underline; }
 .${DIALOG_CLASS} .state-set { color: #6c6; }
 .${DIALOG_CLASS} .state-unset { color: #d96; }
