@@ -16,6 +16,7 @@ from comfy_api.latest import io
 from apiedit.redact import get_logger
 
 from . import catalog
+from .original_models import ORIGINAL_MODELS, QWEN_EDIT, current_model
 from .node import IMAGE_PORTS, MAX_COUNT, MAX_SEED, APIImageEdit, validate_choice
 
 log = get_logger("apiedit.comfy")
@@ -34,7 +35,10 @@ class APIImageEditNode(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        models = ["Qwen/Qwen-Image-Edit", *[m for m in catalog.all_model_ids() if m != "Qwen/Qwen-Image-Edit"]]
+        # today's ids, then the original's (a workflow's saved value stays a listed option)
+        current = [m for m in catalog.all_model_ids() if m != QWEN_EDIT]
+        models = [QWEN_EDIT, *current,
+                  *dict.fromkeys(m for _p, m in ORIGINAL_MODELS if m not in current and m != QWEN_EDIT)]
         return io.Schema(
             node_id=NODE_ID,
             display_name="API Image Edit (original, deprecated)",
@@ -74,6 +78,8 @@ class APIImageEditNode(io.ComfyNode):
             return f"image_count must be between 1 and 16; got {image_count}."
         provider = PROVIDERS.get(api_provider) if api_provider else None
         count = None if image_count is None else min(int(image_count), MAX_COUNT)
+        if provider and model:
+            model = current_model(provider, model)
         return validate_choice(provider, model, custom_model, count, "", "", "")
 
     @classmethod
@@ -86,8 +92,14 @@ class APIImageEditNode(io.ComfyNode):
         """The new node's coroutine, so original nodes of one graph also run concurrently."""
         if (api_key or "").strip():
             log.warning(KEY_WARNING)
+        provider = PROVIDERS[api_provider]
+        mapped = current_model(provider, model)
+        if mapped != model:
+            log.warning("API Image Edit: the original's model %r is retired or renamed; "
+                        "running %s model %r instead.", model, provider, mapped)
+            model = mapped
         run = APIImageEdit.execute.__func__  # type: ignore[attr-defined]
-        output = await run(cls, provider=PROVIDERS[api_provider], model=model, prompt=prompt,
+        output = await run(cls, provider=provider, model=model, prompt=prompt,
                            image1=image1, image2=image2, image3=image3, image4=image4,
                            model_override=(custom_model or "").strip(), seed=seed,
                            count=min(int(image_count), MAX_COUNT),

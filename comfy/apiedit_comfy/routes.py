@@ -4,8 +4,8 @@
 ok/failed/disabled, redacted load error, hooks), like `apiedit plugins --json`.
 
 Keys can be set or removed but never read back: `GET /comfy-apiedit/keys` answers only
-"set / not set" per provider (with the trusted base URLs and relays that have a key of their
-own). The key file lives in a directory no ComfyUI route serves. The key routes refuse
+"set / not set" per provider, where a set key comes from (an environment variable's name, or
+"file"), and the trusted base URLs and relays that have a key of their own. The key file lives in a directory no ComfyUI route serves. The key routes refuse
 requests a page on another site could make the browser send (`origin_guard`).
 
 Prefix: ComfyUI serves every route also under `/api`, and the frontend's `api.fetchApi` adds that
@@ -85,7 +85,10 @@ def register(routes: Any) -> None:
     async def key_status(request: web.Request) -> web.Response:
         if (refusal := refused(request)) is not None:
             return refusal
-        status = {pid: {"set": keys.key_source(info) is not None,
+        # `source` says where the key comes from ("env:NAME" or "file"), never what it is: the
+        # key dialog shows that an environment variable wins over a key saved there.
+        status = {pid: {"set": keys.key_source(info) is not None, "source": keys.key_source(info),
+                        "label": info.label, "needs_key": info.needs_key,
                         "trusted_base_urls": [display_url(u) for u in keys.trusted_base_urls(pid)],
                         "relays": [display_url(u) for u in keys.relay_keys(pid)]}
                   for pid, info in default_host().providers().items()}

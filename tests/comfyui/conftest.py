@@ -63,6 +63,16 @@ def emulators() -> Iterator[dict[str, Any]]:
         emulator.stop()
 
 
+@pytest.fixture(scope="module")
+def gemini() -> Iterator[Any]:
+    """A Gemini emulator, for the modules whose ComfyUI also points Gemini at an emulator."""
+    from apiedit_gemini.emulator import GeminiEmulator
+
+    emulator = GeminiEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Nodes 2.0 exists only in 0.33's frontend: drop the 0.3.75 x nodes2 browser tests."""
     keep, drop = [], []

@@ -10,6 +10,7 @@ browser download is never used).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -52,9 +53,13 @@ def server(pack_install, emulators, tmp_path_factory) -> Iterator[ComfyServer]:
 class Page:
     """The ComfyUI page, with what it logged, requested and asked in dialogs."""
 
-    def __init__(self, page: Any, nodes2: bool = False) -> None:
+    def __init__(self, page: Any, nodes2: bool = False, version: str = "") -> None:
         self.page = page
         self.nodes2 = nodes2  # the page renders nodes with Nodes 2.0 (Vue) instead of the canvas
+        # $APIEDIT_SCREENSHOTS: where the docs' screenshots and the example workflows' thumbnails
+        # are written (on 0.33, the version users run; the README shows them)
+        shots = os.environ.get("APIEDIT_SCREENSHOTS")
+        self.screenshots = Path(shots) if shots and version == "0.33.0" else None
         self.console: list[str] = []
         self.requests: list[str] = []
         self.pending: set[Any] = set()
@@ -94,6 +99,63 @@ class Page:
         while self.pending and time.monotonic() < end:
             self.page.wait_for_timeout(50)
         assert not self.pending, f"still pending: {[r.url for r in self.pending]}"
+
+    def fit_graph(self, margin: float = 40, left: float = 70, top: float = 100) -> None:
+        """Scale and scroll the canvas so that every node is in view (`left` and `top` clear the
+        frontend's side bar and menus)."""
+        self.js("""([margin, left, top]) => {
+            const nodes = app.graph.nodes, ds = app.canvas.ds, canvas = app.canvas.canvas;
+            const x0 = Math.min(...nodes.map((n) => n.pos[0])), y0 = Math.min(...nodes.map((n) => n.pos[1] - 30));
+            const x1 = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
+            const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
+            const rect = canvas.getBoundingClientRect();
+            ds.scale = Math.min(1, (rect.width - left - margin) / (x1 - x0),
+                                (rect.height - top - margin) / (y1 - y0));
+            ds.offset = [left / ds.scale - x0, top / ds.scale - y0];
+            app.canvas.setDirty(true, true);
+            app.canvas.draw(true, true);
+        }""", [margin, left, top])
+        self.page.wait_for_timeout(500)  # Nodes 2.0 moves its DOM nodes on the next frames
+
+    def screenshot(self, relative: str, width: int | None = None, element: Any = None,
+                   clip: dict[str, float] | None = None) -> Path | None:
+        """Save the page (or `element`, or the `clip` rectangle) under $APIEDIT_SCREENSHOTS as
+        PNG or JPEG (by suffix), scaled down to `width`; nothing without it."""
+        if self.screenshots is None:
+            return None
+        from io import BytesIO
+
+        from PIL import Image
+
+        target = self.screenshots / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shot = element.screenshot(type="png") if element else self.page.screenshot(type="png", clip=clip)
+        picture = Image.open(BytesIO(shot)).convert("RGB")
+        if width and picture.width > width:
+            picture = picture.resize((width, round(picture.height * width / picture.width)), Image.LANCZOS)
+        if target.suffix == ".jpg":
+            picture.save(target, "JPEG", quality=82, optimize=True)
+        else:
+            picture.quantize(256).save(target, "PNG", optimize=True)  # modest size for the docs
+        return target
+
+    def screenshot_node(self, node_id: int, relative: str) -> Path | None:
+        """The node as the page shows it (with a margin), under $APIEDIT_SCREENSHOTS."""
+        if self.screenshots is None:
+            return None
+        self.fit_graph(left=120, top=120)
+        if self.nodes2:  # a DOM element of its own
+            return self.screenshot(relative, element=self.page.locator(f'[data-node-id="{node_id}"]'))
+        clip = self.js("""(id) => {
+            const node = app.graph.getNodeById(id), ds = app.canvas.ds, canvas = app.canvas.canvas;
+            const rect = canvas.getBoundingClientRect(), title = LiteGraph.NODE_TITLE_HEIGHT;
+            const [x0, y0] = ds.convertOffsetToCanvas([node.pos[0], node.pos[1] - title]);
+            const [x1, y1] = ds.convertOffsetToCanvas([node.pos[0] + node.size[0], node.pos[1] + node.size[1]]);
+            const sx = rect.width / canvas.width, sy = rect.height / canvas.height, m = 12;
+            return {x: rect.left + x0 * sx - m, y: rect.top + y0 * sy - m,
+                    width: (x1 - x0) * sx + 2 * m, height: (y1 - y0) * sy + 2 * m};
+        }""", node_id)
+        return self.screenshot(relative, clip=clip)
 
     # the node, shown on the canvas and used with the mouse
     def new_node(self) -> int:
@@ -209,7 +271,8 @@ def browser(server, renderer, tmp_path_factory) -> Iterator[Page]:
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
             headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1000})
         try:
-            page = Page(context.pages[0] if context.pages else context.new_page(), nodes2)
+            page = Page(context.pages[0] if context.pages else context.new_page(), nodes2,
+                        server.env.version)
             started = time.monotonic()
             page.page.goto(server.url + "/", timeout=PAGE_TIMEOUT_MS)
             try:
@@ -271,6 +334,7 @@ def test_picking_a_provider_reloads_the_model_list_from_the_route(browser, serve
     assert browser.requests[-1] == f"{ROUTES}/models?provider=modelscope"
     saved = browser.saved_workflow()["nodes"][0]
     assert saved["widgets_values"][:2] == ["modelscope", modelscope[0]]
+    browser.screenshot_node(node, f"docs/screenshots/node-{'nodes2' if browser.nodes2 else 'classic'}.png")
 
 
 def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, server, emulators) -> None:
@@ -313,6 +377,29 @@ def test_a_failed_refresh_is_shown_with_its_reason_and_the_list_stays(browser, s
     assert browser.widgets(node)["model"]["values"] == openai
 
 
+def open_key_dialog(browser: Page, node: int) -> Any:
+    """Click the node's key button; the pack's modal key dialog (a locator on it) opens."""
+    browser.click_widget(node, "set API key…")
+    dialog = browser.page.locator("dialog.apiedit-key-dialog[open]")
+    dialog.wait_for(state="visible", timeout=WAIT_MS)
+    return dialog
+
+
+def shown_states(dialog: Any) -> dict[str, str]:
+    """Each provider row's state text, as the dialog shows it."""
+    states: dict[str, str] = dialog.evaluate("""(d) => Object.fromEntries([...d.querySelectorAll("tr[data-provider]")]
+        .map((row) => [row.dataset.provider, row.querySelector(".state").textContent]))""")
+    return states
+
+
+def expected_state(state: dict[str, Any]) -> str:
+    if not state["set"]:
+        return "not set" if state["needs_key"] else "no key needed"
+    if state["source"].startswith("env:"):
+        return f"set (environment variable {state['source'][4:]}, used before a key saved here)"
+    return "set"
+
+
 def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server) -> None:
     status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
     unset = [provider for provider, state in status.items() if not state["set"]]
@@ -322,34 +409,64 @@ def test_key_button_sends_the_key_to_the_server_and_nowhere_else(browser, server
     if browser.widgets(node)["provider"]["value"] != provider:
         browser.pick(node, "provider", provider)
     browser.settle()
+    alerts = len(browser.dialogs)
 
-    browser.prompt_answer = WEB_KEY
-    try:
-        browser.click_widget(node, "set API key…")
-        browser.page.wait_for_timeout(100)
-        end = time.monotonic() + WAIT_MS / 1000
-        while len(browser.dialogs) < 2 and time.monotonic() < end:
-            browser.page.wait_for_timeout(50)
-    finally:
-        browser.prompt_answer = None
-    kinds = [kind for kind, _ in browser.dialogs[-2:]]
-    assert kinds == ["prompt", "alert"], browser.dialogs
-    assert provider in browser.dialogs[-2][1]
-    assert browser.dialogs[-1][1] == f"{provider}: key set"
+    dialog = open_key_dialog(browser, node)
+    assert shown_states(dialog) == {pid: expected_state(state) for pid, state in status.items()}
+    field = dialog.locator(f'tr[data-provider="{provider}"] input')
+    assert field.get_attribute("type") == "password"  # the key is dots while it is typed
+    assert field.evaluate("(f) => document.activeElement === f")  # the node's provider, ready to type
+    browser.page.keyboard.type(WEB_KEY)
+    assert field.input_value() == WEB_KEY
+    if not browser.nodes2:  # the typed key shows as dots
+        browser.screenshot("docs/screenshots/key-dialog.png", element=dialog)
+    browser.page.keyboard.press("Enter")
+    message = dialog.locator(".message")
+    message.filter(has_text=f"{provider}: key set").wait_for(timeout=WAIT_MS)
+    browser.settle()
+    assert shown_states(dialog)[provider] == "set"
+    assert field.input_value() == ""  # the typed key left the page with the request
     assert f"{ROUTES}/keys" in browser.requests
 
     status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
-    assert status[provider]["set"] is True
+    assert status[provider]["set"] is True and status[provider]["source"] == "file"
     assert WEB_KEY not in json.dumps(status)
     key_files = list(Path(server.extra_env["APIEDIT_CONFIG_DIR"]).rglob("keys.json"))
     assert len(key_files) == 1 and WEB_KEY in key_files[0].read_text()  # the real key arrived
 
+    dialog.get_by_role("button", name="Close").click()
+    browser.page.locator("dialog.apiedit-key-dialog").wait_for(state="detached", timeout=WAIT_MS)
+    assert len(browser.dialogs) == alerts  # no browser prompt or alert any more
     workflow = browser.js("() => JSON.stringify(app.graph.serialize())")
     prompt = browser.js("async () => JSON.stringify(await app.graphToPrompt())")
     storage = browser.js("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
-    for text in (workflow, prompt, storage):
+    page = browser.js("() => document.documentElement.outerHTML")
+    for text in (workflow, prompt, storage, page, "\n".join(browser.console)):
         assert WEB_KEY not in text and SENTINEL_KEY not in text
     assert f'"{provider}"' in workflow  # the node is in what was searched
+
+
+def test_key_dialog_shows_where_a_key_comes_from_and_removes_a_saved_one(browser, server) -> None:
+    status = requests.get(server.url + ROUTES + "/keys", timeout=10).json()
+    assert status["openai"]["source"] == "env:OPENAI_API_KEY"  # the test server's emulator key
+    saved = next(pid for pid, state in status.items() if not (state["source"] or "").startswith("env:"))
+    requests.post(server.url + ROUTES + "/keys", json={"provider": saved, "api_key": "sk-remove-me-SENTINEL"},
+                  timeout=10).raise_for_status()
+    node = browser.new_node()
+    browser.settle()
+    dialog = open_key_dialog(browser, node)
+    assert shown_states(dialog)["openai"] == expected_state(status["openai"])
+    assert shown_states(dialog)[saved] == "set"
+    env_row, saved_row = (dialog.locator(f'tr[data-provider="{p}"]') for p in ("openai", saved))
+    assert not env_row.get_by_role("button", name="Remove").is_visible()  # only a saved key can go
+    saved_row.get_by_role("button", name="Remove").click()
+    dialog.locator(".message").filter(has_text=f"{saved}: key removed").wait_for(timeout=WAIT_MS)
+    browser.settle()
+    assert shown_states(dialog)[saved] in ("not set", "no key needed")
+    assert not saved_row.get_by_role("button", name="Remove").is_visible()
+    assert requests.get(server.url + ROUTES + "/keys", timeout=10).json()[saved]["set"] is False
+    browser.page.keyboard.press("Escape")  # closes the dialog like any dialog
+    browser.page.locator("dialog.apiedit-key-dialog").wait_for(state="detached", timeout=WAIT_MS)
 
 
 def test_trust_button_trusts_the_nodes_base_url_and_sends_nothing_there(browser, server, emulators) -> None:

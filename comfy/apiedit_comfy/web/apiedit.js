@@ -1,5 +1,6 @@
 // API Image Edit: reload the model list when the provider changes, offer a refresh button,
-// and a small dialog that sends an API key to the pack's write-only key route. The key is
+// and a key dialog (set / not set per provider, password fields) that sends an API key to the
+// pack's write-only key route. The key is
 // never stored in a widget, so it never reaches the workflow, PNG metadata or /history.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
@@ -47,26 +48,153 @@ async function reloadModels(node, { refresh = false, keepValue = false } = {}) {
   }
 }
 
+// ---- the key dialog --------------------------------------------------------------------------
+// A <dialog> of the pack's own: the frontend's dialog API (`app.extensionManager.dialog.prompt`,
+// frontend 1.49; none in 1.32) has only a plain text field, which shows the key while it is typed.
+// Each provider has a row with "set"/"not set" (from GET /comfy-apiedit/keys, which never answers
+// a key) and a password field. A typed key goes only to the write-only POST route; the field is
+// emptied as it is sent and the dialog leaves the page when closed, so the key stays in no widget,
+// workflow, prompt, storage or log.
+const DIALOG_CLASS = "apiedit-key-dialog";
+const STYLE = `
+.${DIALOG_CLASS} { background: var(--comfy-menu-bg, #202020); color: var(--fg-color, #ddd);
+  border: 1px solid var(--border-color, #4e4e4e); border-radius: 8px; padding: 16px 20px;
+  font: 14px sans-serif; max-width: min(760px, 95vw); }
+.${DIALOG_CLASS}::backdrop { background: rgba(0, 0, 0, 0.5); }
+.${DIALOG_CLASS} h2 { font-size: 16px; margin: 0 0 8px; }
+.${DIALOG_CLASS} p { margin: 4px 0 12px; opacity: 0.85; }
+.${DIALOG_CLASS} table { border-collapse: collapse; width: 100%; }
+.${DIALOG_CLASS} td, .${DIALOG_CLASS} th { padding: 4px 6px; text-align: left; white-space: nowrap; }
+.${DIALOG_CLASS} td.state { white-space: normal; max-width: 16em; }
+.${DIALOG_CLASS} tr.current th { text-decoration: underline; }
+.${DIALOG_CLASS} .state-set { color: #6c6; }
+.${DIALOG_CLASS} .state-unset { color: #d96; }
+.${DIALOG_CLASS} input { background: var(--comfy-input-bg, #222); color: var(--input-text, #ddd);
+  border: 1px solid var(--border-color, #4e4e4e); border-radius: 4px; padding: 4px 6px; width: 16em; }
+.${DIALOG_CLASS} button { background: var(--comfy-input-bg, #222); color: var(--input-text, #ddd);
+  border: 1px solid var(--border-color, #4e4e4e); border-radius: 4px; padding: 4px 10px; cursor: pointer; }
+.${DIALOG_CLASS} .message { min-height: 1.4em; margin-top: 10px; }
+.${DIALOG_CLASS} .close { float: right; margin-top: 6px; }
+`;
+
+async function keyStatus() {
+  const response = await api.fetchApi("/comfy-apiedit/keys");
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error ?? `HTTP ${response.status}`);
+  return data;
+}
+
+// What a provider's row says about its key (never the key: the route does not know how to say it).
+function stateText(state) {
+  if (state.needs_key === false && !state.set) return "no key needed";
+  if (!state.set) return "not set";
+  const env = state.source?.startsWith("env:") ? state.source.slice(4) : null;
+  return env ? `set (environment variable ${env}, used before a key saved here)` : "set";
+}
+
+function element(tag, props = {}, ...children) {
+  const el = Object.assign(document.createElement(tag), props);
+  el.append(...children);
+  return el;
+}
+
+async function sendKey(provider, key) {
+  const response = await api.fetchApi("/comfy-apiedit/keys", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ provider, api_key: key }),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error ?? `HTTP ${response.status}`);
+  return data;
+}
+
 async function askForKey(node) {
-  const provider = widget(node, "provider")?.value;
-  if (!provider) return;
-  const key = window.prompt(
-    `API key for ${provider} (stored on the ComfyUI server in a private key file; ` +
-      "leave empty to remove it):",
-    "",
-  );
-  if (key === null) return;
-  try {
-    const response = await api.fetchApi("/comfy-apiedit/keys", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ provider, api_key: key }),
-    });
-    const data = await response.json();
-    window.alert(response.ok ? `${provider}: key ${data.set ? "set" : "removed"}` : data.error);
-  } catch (error) {
-    window.alert(`${provider}: the key could not be sent (${error})`);
+  if (!document.getElementById(`${DIALOG_CLASS}-style`)) {
+    document.head.append(element("style", { id: `${DIALOG_CLASS}-style`, textContent: STYLE }));
   }
+  const current = widget(node, "provider")?.value;
+  const message = element("p", { className: "message", role: "status" });
+  let status;
+  try {
+    status = await keyStatus();
+  } catch (error) {
+    window.alert(`API keys: the key status could not be read (${error.message ?? error})`);
+    return;
+  }
+  const dialog = element("dialog", { className: DIALOG_CLASS });
+  dialog.setAttribute("aria-label", "API keys");
+  const rows = element("tbody");
+  const ids = Object.keys(status).sort((a, b) => (b === current) - (a === current));
+  for (const provider of ids) {
+    const state = element("td", { className: "state" });
+    const field = element("input", {
+      type: "password", name: `apiedit-key-${provider}`, autocomplete: "off", spellcheck: false,
+      placeholder: "paste a new key",
+    });
+    field.setAttribute("aria-label", `API key for ${provider}`);
+    const save = element("button", { type: "button", textContent: "Save" });
+    const remove = element("button", { type: "button", textContent: "Remove" });
+    const row = element("tr", { className: provider === current ? "current" : "" },
+      element("th", { textContent: status[provider].label ?? provider, title: provider }), state,
+      element("td", {}, field), element("td", {}, save, " ", remove));
+    row.dataset.provider = provider;
+    const show = (answer) => {
+      state.textContent = stateText(answer);
+      state.className = `state ${answer.set ? "state-set" : "state-unset"}`;
+      remove.hidden = answer.source !== "file"; // only a saved key can be removed here
+    };
+    show(status[provider]);
+    const send = async (key) => {
+      field.value = ""; // the key leaves the page now and stays nowhere in it
+      try {
+        const answer = await sendKey(provider, key);
+        message.textContent = `${provider}: key ${answer.set ? "set" : "removed"}`;
+        show((await keyStatus())[provider] ?? { set: answer.set });
+      } catch (error) {
+        message.textContent = `${provider}: ${error.message ?? error}`;
+      }
+    };
+    save.addEventListener("click", () => {
+      if (field.value) send(field.value);
+      else message.textContent = `${provider}: type a key first (Remove deletes a saved one)`;
+    });
+    remove.addEventListener("click", async () => {
+      await send("");
+      field.focus(); // the Remove button may hide: keep the focus in the dialog
+    });
+    field.addEventListener("keydown", (event) => {
+      event.stopPropagation(); // ComfyUI's shortcuts never see the key's letters
+      if (event.key === "Enter" && field.value) send(field.value);
+    });
+    rows.append(row);
+  }
+  // A form keeps the password fields where browsers expect them; it is never submitted.
+  const form = element("form", { autocomplete: "off" }, element("table", {}, rows));
+  form.addEventListener("submit", (event) => event.preventDefault());
+  const close = element("button", { type: "button", className: "close", textContent: "Close" });
+  close.addEventListener("click", () => dialog.close());
+  dialog.append(
+    element("h2", { textContent: "API keys" }),
+    element("p", { textContent: "Stored on the ComfyUI server in a private key file, never in the " +
+      "workflow; a saved key cannot be read back. Save with Enter or the Save button." }),
+    form, message, close);
+  // Escape closes it on every frontend (1.32 takes Escape before the dialog's own cancel).
+  const escape = (event) => {
+    if (event.key !== "Escape") return;
+    event.stopPropagation();
+    event.preventDefault();
+    dialog.close();
+  };
+  window.addEventListener("keydown", escape, true);
+  dialog.addEventListener("close", () => {
+    window.removeEventListener("keydown", escape, true);
+    for (const field of dialog.querySelectorAll("input")) field.value = "";
+    dialog.remove();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  dialog.querySelector(`tr[data-provider="${CSS.escape(current ?? "")}"] input`)?.focus();
 }
 
 async function askToTrust(node) {
