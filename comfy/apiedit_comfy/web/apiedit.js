@@ -29,23 +29,30 @@ function adaptiveSpec(node) {
 // schema's display names instead. It also leaves the seed's "control after generate" widget
 // behind when the seed goes (another model): drop controls no widget links to any more, so a
 // saved workflow's widget values keep their places. A new seed's control starts "fixed".
+// Frontends before 1.4x (ComfyUI 0.3.75) ignore an input's display_name for its widget: show
+// the schema's labels on every version (top-level names, and `model.<knob>` on the adaptive node).
+function applyLabels(node) {
+  const spec = node.constructor?.nodeData?.input ?? {};
+  const labels = {};
+  const collect = (groups, prefix) => {
+    for (const group of groups) {
+      for (const [key, value] of Object.entries(group ?? {})) {
+        if (value?.[1]?.display_name) labels[prefix + key] = value[1].display_name;
+      }
+    }
+  };
+  collect([spec.required, spec.optional], "");
+  for (const option of adaptiveSpec(node)?.options ?? []) {
+    collect([option.inputs?.required, option.inputs?.optional], "model.");
+  }
+  for (const w of node.widgets ?? []) if (labels[w.name]) w.label = labels[w.name];
+  for (const input of node.inputs ?? []) if (labels[input.name]) input.label = labels[input.name];
+}
+
 function tidyAdaptive(node, { fixNewControls = true } = {}) {
   const spec = adaptiveSpec(node);
   if (!spec || !node.widgets) return;
-  const labels = {};
-  for (const option of spec.options ?? []) {
-    for (const group of [option.inputs?.required, option.inputs?.optional]) {
-      for (const [key, value] of Object.entries(group ?? {})) labels[key] = value?.[1]?.display_name ?? key;
-    }
-  }
-  for (const w of node.widgets) {
-    const key = w.name?.startsWith("model.") ? w.name.slice(6) : null;
-    if (key && labels[key]) w.label = labels[key];
-  }
-  for (const input of node.inputs ?? []) {
-    const key = input.name?.startsWith("model.") ? input.name.split(".").pop() : null;
-    if (key && labels[key] && input.name.split(".").length === 2) input.label = labels[key];
-  }
+  applyLabels(node);
   const linked = new Set(node.widgets.flatMap((w) => w.linkedWidgets ?? []));
   if (linked.size || !widget(node, "model.seed")) {
     for (let i = node.widgets.length - 1; i >= 0; i--) {
@@ -223,6 +230,7 @@ app.registerExtension({
     // A loaded workflow restores its own choice afterwards, in configure.
     const control = node.widgets?.find((w) => w.name === "control_after_generate");
     if (control && control.value !== "fixed") control.value = "fixed";
+    applyLabels(node);
     const model = widget(node, "model");
     if (model && adaptiveSpec(node)) {
       const picked = model.callback;
