@@ -371,6 +371,9 @@ def test_trust_button_trusts_the_nodes_base_url_and_sends_nothing_there(browser,
     try:
         node = browser.new_node()
         browser.pick(node, "provider", "openai")
+        # the reload switches the model, and on the adaptive node its knobs: click once laid out
+        browser.wait_for_models(node, route_models(server, "openai"))
+        browser.settle()
         browser.js("([id, url]) => { const n = app.graph.getNodeById(id);"
                    " n.widgets.find((w) => w.name === 'base_url').value = url; }", [node, relay.base_url])
         browser.prompt_answer = relay.base_url  # the dialog is prefilled; the user confirms it
