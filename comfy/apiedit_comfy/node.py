@@ -17,23 +17,37 @@ from apiedit.errors import InvalidInputError
 from apiedit.host import default_host
 from apiedit.types import EditRequest, EditResult, ImageData
 
-from . import catalog
-from .price_badge import badge_options, cost_info, cost_line
+from . import catalog, schema
+from .price_badge import DIMENSIONS, Widgets, badge_options, cost_info, cost_line
 from .runtime import progress_sender, run_interruptible
 from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
 
 NODE_ID = "APIImageEdit"
-IMAGE_PORTS = ("image1", "image2", "image3", "image4")
-ASPECT_RATIOS = ["", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-RESOLUTIONS = ["", "1K", "2K", "4K"]
-SIZES = ["", "auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792",
-         "512x512", "256x256", "1328x1328", "1664x928", "928x1664", "2048x2048"]
-MAX_SEED = 2**31 - 1
-MAX_COUNT = 10
+# re-exported: the legacy node and tests import them from here
+IMAGE_PORTS, SIZES, ASPECT_RATIOS, RESOLUTIONS = (schema.IMAGE_PORTS, schema.SIZES,
+                                                  schema.ASPECT_RATIOS, schema.RESOLUTIONS)
+MAX_SEED, MAX_COUNT, DEFAULT = schema.MAX_SEED, schema.MAX_COUNT, schema.DEFAULT
+LABELS = schema.LABELS
 
 
 def _options(values: list[str], placeholder: str) -> list[str]:
     return values or [placeholder]
+
+
+def _model_inputs(providers: list[str]) -> list[io.Input]:
+    """`model` and the knobs that depend on it: adaptive where ComfyUI has DynamicCombo
+    (see `schema`), else the flat combo, four image ports, mask and every knob."""
+    tooltip = "The provider's image models; the refresh button asks the provider."
+    if schema.ADAPTIVE:
+        listed: list[tuple[str, Any]] = []
+        for provider in providers:
+            by_id = {m.id: m for m in catalog.models(provider)}
+            listed.extend((i, by_id.get(i)) for i in catalog.usable_model_ids(provider))
+        return [schema.model_input(listed, tooltip)]
+    # the first provider's default by rule (newest current model of its recommended family)
+    models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
+    return [io.Combo.Input("model", display_name=LABELS["model"], options=models, default=models[0],
+                           tooltip=tooltip)]
 
 
 class APIImageEdit(io.ComfyNode):
@@ -42,8 +56,7 @@ class APIImageEdit(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         providers = _options(catalog.provider_ids(), catalog.NO_PROVIDER)
-        # the first provider's default by rule (newest current model of its recommended family)
-        models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
+        flat = not schema.ADAPTIVE  # 0.3.x: every knob, always (see `schema`)
         return io.Schema(
             node_id=NODE_ID,
             display_name="API Image Edit",
@@ -54,55 +67,35 @@ class APIImageEdit(io.ComfyNode):
                 "key settings, never from the workflow."
             ),
             inputs=[
-                io.Combo.Input("provider", options=providers, default=providers[0],
-                               tooltip=catalog.provider_tooltip()),
-                io.Combo.Input("model", options=models, default=models[0],
-                               tooltip="The provider's image models; the refresh button asks the provider."),
-                io.String.Input("prompt", multiline=True, default="",
+                io.Combo.Input("provider", display_name=LABELS["provider"], options=providers,
+                               default=providers[0], tooltip=catalog.provider_tooltip()),
+                *_model_inputs(providers),
+                io.String.Input("prompt", display_name=LABELS["prompt"], multiline=True, default="",
                                 tooltip="What to generate, or the edit to make."),
-                *[io.Image.Input(name, optional=True,
-                                 tooltip="Input image (all frames of a batch are used, in order).")
-                  for name in IMAGE_PORTS],
-                io.Mask.Input("mask", optional=True,
-                              tooltip="Area to edit (white = edit), for models that take a mask."),
-                io.String.Input("model_override", default="", optional=True,
+                *([schema.image_input(name) for name in IMAGE_PORTS] + [schema.mask_input()] if flat else []),
+                io.String.Input("model_override", display_name=LABELS["model_override"], default="",
+                                optional=True,
                                 tooltip="Type any model id the provider serves (e.g. one not in the "
                                         "list yet); wins over 'model'. Any id is sent as typed."),
-                io.String.Input("negative_prompt", multiline=True, default="", optional=True),
-                io.Int.Input("seed", default=0, min=-1, max=MAX_SEED,
-                             control_after_generate=True, optional=True,
-                             # the web extension starts the control at "fixed": a string here
-                             # would be read by both frontends as the control widget's *name*
-                             tooltip="-1 = let the provider choose (not sent). Fixed by default: "
-                                     "re-running an unchanged workflow reuses the result instead "
-                                     "of paying again."),
-                io.Float.Input("strength", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
-                               tooltip="Edit strength; 0 = provider default (not sent)."),
-                io.Float.Input("guidance", default=0.0, min=0.0, max=30.0, step=0.1, optional=True,
-                               tooltip="Guidance scale; 0 = provider default (not sent)."),
-                io.Int.Input("steps", default=0, min=0, max=150, optional=True,
-                             tooltip="Sampling steps; 0 = provider default (not sent)."),
-                io.Combo.Input("size", options=SIZES, default="", optional=True,
-                               tooltip="Output size, e.g. 1024x1024; empty = provider default."),
-                io.Combo.Input("aspect_ratio", options=ASPECT_RATIOS, default="", optional=True),
-                io.Combo.Input("resolution", options=RESOLUTIONS, default="", optional=True),
-                io.Int.Input("count", default=1, min=1, max=MAX_COUNT, optional=True,
-                             tooltip="Number of images to make."),
-                io.Boolean.Input("watermark", default=False, optional=True,
-                                 tooltip="Ask for the provider's watermark, where supported."),
-                io.Boolean.Input("conversation_mode", default=True, optional=True,
+                *(schema.flat_knob_inputs() if flat else []),
+                io.Boolean.Input("conversation_mode", display_name=LABELS["conversation_mode"],
+                                 default=True, optional=True,
                                  tooltip="Keep a conversation: each run is the next turn."),
-                io.Boolean.Input("use_last_image", default=True, optional=True,
+                io.Boolean.Input("use_last_image", display_name=LABELS["use_last_image"], default=True,
+                                 optional=True,
                                  tooltip="With no image connected, continue from the conversation's last image."),
-                io.Boolean.Input("reset_conversation", default=False, optional=True,
+                io.Boolean.Input("reset_conversation", display_name=LABELS["reset_conversation"],
+                                 default=False, optional=True,
                                  tooltip="Start a fresh conversation with this run (applies once while left on)."),
-                io.String.Input("conversation_name", default="", optional=True,
+                io.String.Input("conversation_name", display_name=LABELS["conversation_name"], default="",
+                                optional=True,
                                 tooltip="Empty = this node's own conversation; a name shares it across nodes."),
-                io.String.Input("base_url", default="", optional=True,
+                io.String.Input("base_url", display_name=LABELS["base_url"], default="", optional=True,
                                 tooltip="Send to this relay or proxy instead of the provider. Used only if you "
                                         "trusted it (apiedit keys trust, or the key settings): a "
                                         "shared workflow cannot send your key elsewhere."),
-                io.Boolean.Input("lossless_upload", default=False, optional=True,
+                io.Boolean.Input("lossless_upload", display_name=LABELS["lossless_upload"], default=False,
+                                 optional=True,
                                  tooltip="Send input images as PNG. Off: photos go as JPEG q98 "
                                          "(no visible loss, far faster); graphics, alpha and "
                                          "masked edits are always lossless."),
@@ -112,9 +105,11 @@ class APIImageEdit(io.ComfyNode):
                 io.String.Output(display_name="text"),
                 io.String.Output(display_name="info"),
             ],
-            hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo],
+            hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo, io.Hidden.prompt],
+            **schema.schema_options(),
             # 0.33: an API node with a price badge (price_badge.py); 0.3.75's Schema has neither
-            **badge_options({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS}),
+            **badge_options({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS},
+                            _badge_widgets()),
         )
 
     @classmethod
@@ -131,7 +126,23 @@ class APIImageEdit(io.ComfyNode):
         arrives as None and is checked at run time, by the same core checks."""
         return validate_choice(provider, model, model_override, count, size, aspect_ratio, resolution)
 
+    if schema.ADAPTIVE:
+        @classmethod
+        def validate_inputs(cls, provider: str | None = None, model: Any = None,  # noqa: F811
+                            model_override: str | None = "", count: int | None = 1,
+                            size: str | None = "", aspect_ratio: str | None = "",
+                            resolution: str | None = "", seed: Any = None, strength: Any = None,
+                            guidance: Any = None, steps: Any = None) -> bool | str:
+            """As above, plus the numbers of a flat prompt on 0.33: they are not inputs of the
+            adaptive schema (theirs are `model.seed`, ..., which ComfyUI checks itself), so
+            nothing else would check them before the run. `model` arrives nested."""
+            numbers = dict(seed=seed, strength=strength, guidance=guidance, steps=steps)
+            return (schema.range_error(numbers)
+                    or validate_choice(provider, model, model_override, count, size, aspect_ratio,
+                                       resolution))
+
     @classmethod
+    @schema.adaptive  # nested 0.33 values (model.size, model.images.image5) -> flat names
     async def execute(cls, provider: str, model: str, prompt: str, image1: Any = None,
                       image2: Any = None, image3: Any = None, image4: Any = None, mask: Any = None,
                       model_override: str = "", negative_prompt: str = "", seed: int = 0,
@@ -140,11 +151,12 @@ class APIImageEdit(io.ComfyNode):
                       watermark: bool = False, conversation_mode: bool = True,
                       use_last_image: bool = True, reset_conversation: bool = False,
                       conversation_name: str = "", base_url: str = "",
-                      lossless_upload: bool = False) -> io.NodeOutput:
+                      lossless_upload: bool = False, **more_images: Any) -> io.NodeOutput:
         """A coroutine, so the other API nodes of the graph run while this one waits.
 
         Everything that blocks (encoding the inputs, the provider call, decoding the answer)
         runs in a worker thread (`runtime.run_interruptible`); ComfyUI's interrupt stops it."""
+        _refuse(validate_choice(provider, model, model_override, count, size, aspect_ratio, resolution))
         hidden = cls.hidden
         node_id = hidden.unique_id if hidden else None
         progress = progress_sender(node_id)
@@ -171,7 +183,7 @@ class APIImageEdit(io.ComfyNode):
         def call(cancel: Any) -> tuple[Any, str, str]:
             images: list[ImageData] = []
             lossless = bool(lossless_upload) or mask is not None  # a mask must match the pixels
-            for batch in (image1, image2, image3, image4):
+            for batch in (image1, image2, image3, image4, *more_images.values()):
                 if batch is not None:
                     images.extend(batch_to_images(batch, lossless=lossless))
             mask_image = None
@@ -208,13 +220,19 @@ class APIImageEdit(io.ComfyNode):
         return io.NodeOutput(images_out, text, info)
 
 
-def validate_choice(provider: str | None, model: str | None, model_override: str | None,
+def validate_choice(provider: str | None, model: Any, model_override: str | None,
                     count: int | None, size: str | None, aspect_ratio: str | None,
                     resolution: str | None) -> bool | str:
-    """True, or what is wrong and what to do (shown on the node by ComfyUI)."""
+    """True, or what is wrong and what to do (shown on the node by ComfyUI).
+
+    `model` may be the adaptive input's nested value (0.33), and the choices may read
+    "provider default" or "" (workflows saved before it had a label)."""
     from apiedit.errors import ApiEditError
     from apiedit.validation import check_output_options
 
+    if isinstance(model, dict):
+        model = model.get("model")
+    size, aspect_ratio, resolution = (schema.choice_value(v) for v in (size, aspect_ratio, resolution))
     if provider is None:
         return True
     if provider not in catalog.provider_ids():
@@ -222,16 +240,21 @@ def validate_choice(provider: str | None, model: str | None, model_override: str
         return f"Unknown provider {provider!r}; installed: {installed}."
     if count is not None and not 1 <= int(count) <= MAX_COUNT:
         return f"count must be between 1 and {MAX_COUNT}; got {count}."
+    override = (model_override or "").strip()
+    if model == schema.ANY_MODEL and not override:
+        return f"Model {schema.ANY_MODEL!r}: type the model id in Model override."
+    info = None
+    if not override and model is not None:
+        info = next((m for m in catalog.models(provider) if m.id == model), None)
     for name, value, options in (("size", size, SIZES), ("aspect_ratio", aspect_ratio, ASPECT_RATIOS),
                                  ("resolution", resolution, RESOLUTIONS)):
-        if value is not None and value not in options:
-            return f"{name} {value!r} is not one of: {', '.join(o or '(provider default)' for o in options)}."
-    override = (model_override or "").strip()
+        own = getattr(info, f"{name}s", ()) if info is not None else ()  # the adaptive option's list
+        if value and value not in options and value not in own:
+            return f"{name} {value!r} is not one of: {', '.join([DEFAULT, *options])}."
     if override or model is None:
         return True  # a day-0 model: its limits are unknown until the provider answers
     # Any id is accepted: the provider judges its own ids (its "unknown model" answer names the
     # closest known ones). A model the tables know is checked against its limits here.
-    info = next((m for m in catalog.models(provider) if m.id == model), None)
     if info is None:
         return True
     if info.retired:
@@ -244,6 +267,20 @@ def validate_choice(provider: str | None, model: str | None, model_override: str
     except ApiEditError as exc:
         return str(exc)
     return True
+
+
+def _badge_widgets() -> Widgets:
+    """The widgets the price badge reads: on the adaptive schema the count and output-size
+    knobs live in the model's DynamicCombo, named "model.<knob>" by ComfyUI and its frontend."""
+    if not schema.ADAPTIVE:
+        return Widgets()
+    return Widgets(count="model.count", dimensions={d: f"model.{d}" for d in DIMENSIONS})
+
+
+def _refuse(verdict: bool | str) -> None:
+    """Raise the validation's message (run time: a linked or flattened value seen only now)."""
+    if verdict is not True:
+        raise InvalidInputError(str(verdict))
 
 
 def _conversation_name(name: str, hidden: Any) -> str:

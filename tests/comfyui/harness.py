@@ -196,6 +196,17 @@ def package_versions(env: ComfyEnv, names: list[str]) -> dict[str, str | None]:
 
 # --- the server ----------------------------------------------------------------------------------
 
+def model_choices(node_info: dict[str, Any]) -> tuple[list[str], str]:
+    """The node's model ids and its default, from /object_info: a COMBO on 0.3.75, a
+    DynamicCombo on 0.33 (options are {key, inputs}; the first is the default). The adaptive
+    catch-all option for a typed model id is left out."""
+    kind, spec = node_info["input"]["required"]["model"]
+    if kind == "COMFY_DYNAMICCOMBO_V3":
+        ids = [o["key"] for o in spec["options"] if not o["key"].startswith("(any model")]
+        return ids, spec["options"][0]["key"]
+    return list(spec["options"]), spec["default"]
+
+
 class PromptError(RuntimeError):
     """POST /prompt answered 400; `body` is the JSON answer, `node_errors` its node errors."""
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from apiedit.testing.pytest_plugin import SENTINEL_KEY
-from harness import REPO, ComfyServer, PromptError, provider_env
+from harness import REPO, ComfyServer, PromptError, model_choices, provider_env
 
 pytestmark = pytest.mark.comfyui
 
@@ -101,7 +101,7 @@ def test_object_info_shows_the_node_with_every_installed_provider(server: ComfyS
     provider_input = info["input"]["required"]["provider"]
     assert set(provider_input[1]["options"]) == PROVIDERS
     assert info["display_name"] == "API Image Edit"
-    assert OPENAI_MODEL in info["input"]["required"]["model"][1]["options"]
+    assert OPENAI_MODEL in model_choices(info)[0]
     names = set(info["input"]["required"]) | set(info["input"].get("optional", {}))
     assert not any("key" in name.lower() for name in names), names
     failed = [line for line in server.log_text().splitlines()
@@ -192,10 +192,10 @@ def test_a_retired_model_is_refused_at_validation_naming_its_replacement(server)
 
 def test_the_node_default_is_the_first_providers_default_by_rule(server) -> None:
     info = server.object_info("APIImageEdit")["APIImageEdit"]
-    model = info["input"]["required"]["model"][1]
+    ids, default = model_choices(info)
     assert info["input"]["required"]["provider"][1]["default"] == "gemini"
-    assert model["default"] == "gemini-nano-banana-2.1"
-    assert not any("preview" in m for m in model["options"] if m.startswith("gemini-3"))
+    assert default == "gemini-nano-banana-2.1"
+    assert not any("preview" in m for m in ids if m.startswith("gemini-3"))
 
 
 def test_a_failed_refresh_is_shown_by_the_models_route(server, emulators) -> None:
@@ -231,14 +231,32 @@ def refusal(server: ComfyServer, **inputs: Any) -> list[dict[str, Any]]:
 def test_out_of_range_numbers_are_refused_by_comfyui_before_any_provider_call(
         server, emulators, inputs, kind) -> None:
     errors = refusal(server, **inputs)
-    assert [e["type"] for e in errors] == [kind], errors
-    assert errors[0]["details"] == next(iter(inputs))
+    name, value = next(iter(inputs.items()))
+    if adaptive(server):
+        # 0.33: the flat name is not an input of the adaptive schema (its own is model.seed,
+        # checked by ComfyUI: test_adaptive_inputs_e2e); the node refuses it in ComfyUI's words
+        word = "smaller than min" if kind == "value_smaller_than_min" else "bigger than max"
+        assert {e["type"] for e in errors} == {"custom_validation_failed"}, errors
+        assert {e["details"].split(" - ", 1)[1] for e in errors} == {f"{name}: value {value} {word} "
+                                                                     f"of {LIMITS[name]}."}
+    else:
+        assert [e["type"] for e in errors] == [kind], errors
+        assert errors[0]["details"] == name
     assert emulators["openai"].billable_count == 0 and emulators["openai"].calls == []
+
+
+LIMITS = {"seed": -1, "strength": 1.0, "steps": 150}
+
+
+def adaptive(server: ComfyServer) -> bool:
+    """True where the node has the adaptive schema (ComfyUI with DynamicCombo: 0.33)."""
+    info = server.object_info("APIImageEdit")["APIImageEdit"]
+    return bool(info["input"]["required"]["model"][0] == "COMFY_DYNAMICCOMBO_V3")
 
 
 @pytest.mark.parametrize("inputs, message", [
     ({"count": 50}, "count must be between 1 and 10; got 50."),
-    ({"size": "7x7"}, "size '7x7' is not one of: (provider default), auto, 1024x1024, 1536x1024, "
+    ({"size": "7x7"}, "size '7x7' is not one of: provider default, auto, 1024x1024, 1536x1024, "
                       "1024x1536, 1792x1024, 1024x1792, 512x512, 256x256, 1328x1328, 1664x928, "
                       "928x1664, 2048x2048."),
     ({"size": "512x512"}, "OpenAI model 'gpt-image-1.5' does not support size 512x512; choose one "

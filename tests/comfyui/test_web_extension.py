@@ -33,6 +33,7 @@ BUTTONS = ["refresh models", "set API key…", "trust base URL…"]
 RENDERERS = ["classic", "nodes2"]  # Comfy.VueNodes.Enabled false / true
 WEB_KEY = "sk-webui-SENTINEL-7f3a9c51"
 ROUTES = "/api/comfy-apiedit"  # the pack's routes as the page must call them (a proxy forwards /api/*)
+ANY_MODEL = "(any model: type its id in Model override)"  # the adaptive model input's catch-all
 
 
 # ---- fixtures -----------------------------------------------------------------------------------
@@ -65,6 +66,7 @@ class Page:
         self.pending: set[Any] = set()
         self.dialogs: list[tuple[str, str]] = []
         self.prompt_answer: str | None = None
+        self.adaptive = False  # the node has 0.33's adaptive model input (set once loaded)
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         page.on("request", self._started)
@@ -190,10 +192,12 @@ class Page:
         return x, y
 
     def click_widget(self, node_id: int, name: str) -> None:
-        if self.nodes2:  # Nodes 2.0: every widget is a DOM element of the node
+        if self.nodes2:  # Nodes 2.0: every widget is a DOM element of the node, named by its label
+            label = self.js("""([id, name]) => { const w = app.graph.getNodeById(id).widgets
+                .find((w) => w.name === name); return w?.label ?? name; }""", [node_id, name])
             node = self.page.locator(f'[data-node-id="{node_id}"]')
-            combo = node.locator(f'button[role="combobox"][aria-label="{name}"]')
-            target = combo if combo.count() else node.get_by_role("button", name=name, exact=True)
+            combo = node.locator(f'button[role="combobox"][aria-label="{label}"]')
+            target = combo if combo.count() else node.get_by_role("button", name=label, exact=True)
             target.click(timeout=WAIT_MS)
             return
         x, y = self.widget_point(node_id, name)
@@ -235,8 +239,14 @@ class Page:
             .map((w) => [w.name, {value: w.value, values: w.options?.values ?? null}]))""", node_id)
         return values
 
+    def offered(self, ids: list[str]) -> list[str]:
+        """What the model widget lists for a provider whose route lists `ids`: on the adaptive
+        node, the catch-all option for a typed id comes last."""
+        return [*ids, ANY_MODEL] if self.adaptive else list(ids)
+
     def wait_for_models(self, node_id: int, ids: list[str]) -> None:
         """Wait until the model widget lists exactly `ids`; else fail showing what it lists."""
+        ids = self.offered(ids)
         try:
             self.wait_for("""([id, ids]) => {
                 const w = app.graph.getNodeById(id).widgets.find((w) => w.name === "model");
@@ -283,6 +293,8 @@ def browser(server, renderer, tmp_path_factory) -> Iterator[Page]:
                 raise
             print(f"\nComfyUI frontend ready in {time.monotonic() - started:.1f} s")
             assert bool(page.js("() => LiteGraph.vueNodesMode ?? false")) == nodes2, renderer
+            page.adaptive = bool(page.js("() => LiteGraph.registered_node_types['APIImageEdit']"
+                                         ".nodeData.input.required.model[0] === 'COMFY_DYNAMICCOMBO_V3'"))
             yield page
         finally:
             context.close()
@@ -318,7 +330,7 @@ def test_picking_a_provider_reloads_the_model_list_from_the_route(browser, serve
     browser.settle()
     first = browser.widgets(node)
     assert first["provider"]["value"] not in ("openai", "modelscope")  # the default (gemini)
-    assert first["model"]["values"] == route_models(server, first["provider"]["value"])
+    assert first["model"]["values"] == browser.offered(route_models(server, first["provider"]["value"]))
 
     browser.pick(node, "provider", "openai")
     browser.wait_for_models(node, openai)
@@ -351,7 +363,7 @@ def test_refresh_button_asks_the_provider_and_keeps_the_chosen_model(browser, se
     assert browser.requests[-1] == f"{ROUTES}/models?provider=openai&refresh=1"
     assert len(emulators["openai"].requests_to("/models")) == before + 1
     widgets = browser.widgets(node)
-    assert widgets["model"]["values"] == route_models(server, "openai")
+    assert widgets["model"]["values"] == browser.offered(route_models(server, "openai"))
     assert widgets["model"]["value"] == openai[1]
 
 
@@ -374,7 +386,7 @@ def test_a_failed_refresh_is_shown_with_its_reason_and_the_list_stays(browser, s
     kind, message = browser.dialogs[-1]
     assert kind == "alert" and "openai: the model list could not be refreshed" in message
     assert "rejected the API key" in message
-    assert browser.widgets(node)["model"]["values"] == openai
+    assert browser.widgets(node)["model"]["values"] == browser.offered(openai)
 
 
 def open_key_dialog(browser: Page, node: int) -> Any:
@@ -476,6 +488,9 @@ def test_trust_button_trusts_the_nodes_base_url_and_sends_nothing_there(browser,
     try:
         node = browser.new_node()
         browser.pick(node, "provider", "openai")
+        # the reload switches the model, and on the adaptive node its knobs: click once laid out
+        browser.wait_for_models(node, route_models(server, "openai"))
+        browser.settle()
         browser.js("([id, url]) => { const n = app.graph.getNodeById(id);"
                    " n.widgets.find((w) => w.name === 'base_url').value = url; }", [node, relay.base_url])
         browser.prompt_answer = relay.base_url  # the dialog is prefilled; the user confirms it
@@ -533,7 +548,7 @@ def test_a_saved_workflow_loads_with_its_provider_and_model(browser, server) -> 
     browser.settle()
     widgets = browser.widgets(loaded)
     assert (widgets["provider"]["value"], widgets["model"]["value"]) == ("openai", openai[2])
-    assert widgets["model"]["values"] == openai
+    assert widgets["model"]["values"] == browser.offered(openai)
     again = browser.saved_workflow()["nodes"][0]["widgets_values"]
     assert again == saved["nodes"][0]["widgets_values"]
 
@@ -559,7 +574,11 @@ def test_a_new_node_has_a_fixed_seed_so_running_again_does_not_pay_again(browser
     browser.pick(node, "provider", "openai")
     browser.wait_for_models(node, openai)
     browser.settle()
-    assert browser.widgets(node)["control_after_generate"]["value"] == "fixed"
+    seed_name = "model.seed" if browser.adaptive else "seed"
+    if browser.adaptive:  # the default OpenAI model takes no seed: neither it nor a control shows
+        assert not {"model.seed", "control_after_generate"} & set(browser.widgets(node))
+    else:
+        assert browser.widgets(node)["control_after_generate"]["value"] == "fixed"
     # a prompt no earlier run used: ComfyUI's cache outlives the page (one server per module)
     prompt = f"a lighthouse, queued twice ({time.time_ns()})"
     browser.js("""([id, prompt]) => {
@@ -570,11 +589,11 @@ def test_a_new_node_has_a_fixed_seed_so_running_again_does_not_pay_again(browser
         app.graph.add(save);
         node.connect(0, save, 0);
     }""", [node, prompt])
-    seed = browser.widgets(node)["seed"]["value"]
+    seed = browser.widgets(node).get(seed_name, {}).get("value")
     first = queue_from_the_page(browser, server)
     second = queue_from_the_page(browser, server)
     assert first["status"]["status_str"] == second["status"]["status_str"] == "success"
-    assert browser.widgets(node)["seed"]["value"] == seed
+    assert browser.widgets(node).get(seed_name, {}).get("value") == seed
     assert emulators["openai"].billable_count == 1
 
 
@@ -626,3 +645,74 @@ def test_a_workflow_of_the_original_node_runs_without_its_stored_key(browser, se
     for text in (json.dumps(chunks), json.dumps(server.history()), server.log_text(),
                  browser.js("() => JSON.stringify(app.graph.serialize())")):
         assert ORIGINAL_KEY not in text
+
+
+# ---- the adaptive model input (0.33) and readable names (both) ---------------------------------
+
+def labels(browser: Page, node_id: int) -> dict[str, Any]:
+    """Widget name -> the label the node shows (the name itself where it has no label)."""
+    shown: dict[str, Any] = browser.js("""(id) => Object.fromEntries(app.graph.getNodeById(id).widgets
+        .map((w) => [w.name, w.label ?? w.name]))""", node_id)
+    return shown
+
+
+def test_the_node_shows_readable_labels(browser, server) -> None:
+    node = browser.new_node()
+    browser.pick(node, "provider", "modelscope")
+    browser.wait_for_models(node, route_models(server, "modelscope"))
+    shown = labels(browser, node)
+    knob = "model.negative_prompt" if browser.adaptive else "negative_prompt"
+    assert shown["model_override"] == "Model override" and shown[knob] == "Negative prompt"
+    assert shown["provider"] == "Provider" and shown["base_url"] == "Base URL (relay)"
+    ratio = "model.aspect_ratio" if browser.adaptive else "aspect_ratio"
+    assert shown[ratio] == "Aspect ratio"
+    assert browser.widgets(node)[ratio]["value"] == "provider default"
+
+
+def test_the_adaptive_node_shows_only_the_models_knobs(browser, server) -> None:
+    if not browser.adaptive:
+        pytest.skip("0.3.75 has no DynamicCombo: the flat node shows every knob")
+    openai, modelscope = route_models(server, "openai"), route_models(server, "modelscope")
+    node = browser.new_node()
+    browser.pick(node, "provider", "openai")
+    browser.wait_for_models(node, openai)
+    browser.pick(node, "model", "gpt-image-1.5")
+    browser.settle()
+    knobs = {name for name in browser.widgets(node) if name.startswith("model.")}
+    assert knobs == {"model.size", "model.aspect_ratio", "model.count"}, knobs
+    assert "control_after_generate" not in browser.widgets(node)  # no seed, no control left behind
+    sockets = browser.js("(id) => app.graph.getNodeById(id).inputs.map((i) => i.name)", node)
+    assert "model.images.image1" in sockets and "model.mask" in sockets
+    assert not any(s.startswith("model.images.image2") for s in sockets)  # grows as images connect
+    browser.pick(node, "provider", "modelscope")
+    browser.wait_for_models(node, modelscope)
+    browser.settle()
+    widgets = browser.widgets(node)
+    assert {"model.seed", "model.steps", "model.guidance", "model.negative_prompt"} <= set(widgets)
+    assert widgets["control_after_generate"]["value"] == "fixed"  # a new seed starts fixed
+    assert [w for w in widgets if w == "control_after_generate"] == ["control_after_generate"]
+
+
+FLAT_VALUES = ["modelscope", "Qwen/Qwen-Image", "a flat-node cat", "", "no dogs", 5, "randomize",
+               0, 7.5, 30, "", "16:9", "", 2, False, False, True, False, "", "", False]
+
+
+def test_a_workflow_saved_with_the_flat_node_opens_with_each_value_in_its_place(browser, server) -> None:
+    if not browser.adaptive:
+        pytest.skip("the flat node reads its own widget values by position")
+    node = browser.new_node()
+    browser.settle()
+    saved = browser.saved_workflow()
+    saved["nodes"][0]["widgets_values"] = FLAT_VALUES  # as 0.3.75 saved it
+    browser.js("async (saved) => { app.graph.clear(); await app.loadGraphData(saved); }", saved)
+    browser.settle()
+    loaded = browser.js("() => app.graph.nodes[0].id")
+    inputs = browser.js("async () => (await app.graphToPrompt()).output")[str(loaded)]["inputs"]
+    assert {k: inputs[k] for k in ("provider", "model", "prompt", "conversation_mode")} == {
+        "provider": "modelscope", "model": "Qwen/Qwen-Image", "prompt": "a flat-node cat",
+        "conversation_mode": False}
+    assert {k: inputs[f"model.{k}"] for k in ("negative_prompt", "seed", "guidance", "steps",
+                                               "aspect_ratio", "count")} == {
+        "negative_prompt": "no dogs", "seed": 5, "guidance": 7.5, "steps": 30, "aspect_ratio": "16:9",
+        "count": 2}
+    assert browser.widgets(loaded)["control_after_generate"]["value"] == "randomize"  # kept as saved

@@ -10,6 +10,104 @@ const LEGACY = "APIImageEditNode"; // the original pack's node: its workflows ma
 
 const widget = (node, name) => node.widgets?.find((w) => w.name === name);
 
+// ---- the adaptive model input (ComfyUI 0.33: a DynamicCombo, see the pack's schema.py) ----------
+// The model's knobs are widgets and sockets named `model.<knob>` (images: `model.images.imageN`).
+const ANY_MODEL = "(any model: type its id in Model override)";
+const CONTROL = "control_after_generate";
+// widgets_values of the flat node (0.3.x), by position; the seed widget is followed by its control
+const FLAT = ["provider", "model", "prompt", "model_override", "negative_prompt", "seed", CONTROL,
+  "strength", "guidance", "steps", "size", "aspect_ratio", "resolution", "count", "watermark",
+  "conversation_mode", "use_last_image", "reset_conversation", "conversation_name", "base_url",
+  "lossless_upload"];
+const CONTROLS = ["fixed", "increment", "decrement", "randomize"];
+
+function adaptiveSpec(node) {
+  const spec = node.constructor?.nodeData?.input?.required?.model;
+  return spec?.[0] === "COMFY_DYNAMICCOMBO_V3" ? spec[1] : null;
+}
+
+// The frontend labels a DynamicCombo's inputs with their raw names ("negative_prompt"): show the
+// schema's display names instead. It also leaves the seed's "control after generate" widget
+// behind when the seed goes (another model): drop controls no widget links to any more, so a
+// saved workflow's widget values keep their places. A new seed's control starts "fixed".
+// Frontends before 1.4x (ComfyUI 0.3.75) ignore an input's display_name for its widget: show
+// the schema's labels on every version (top-level names, and `model.<knob>` on the adaptive node).
+function applyLabels(node) {
+  const spec = node.constructor?.nodeData?.input ?? {};
+  const labels = {};
+  const collect = (groups, prefix) => {
+    for (const group of groups) {
+      for (const [key, value] of Object.entries(group ?? {})) {
+        if (value?.[1]?.display_name) labels[prefix + key] = value[1].display_name;
+      }
+    }
+  };
+  collect([spec.required, spec.optional], "");
+  for (const option of adaptiveSpec(node)?.options ?? []) {
+    collect([option.inputs?.required, option.inputs?.optional], "model.");
+  }
+  for (const w of node.widgets ?? []) if (labels[w.name]) w.label = labels[w.name];
+  for (const input of node.inputs ?? []) if (labels[input.name]) input.label = labels[input.name];
+}
+
+function tidyAdaptive(node, { fixNewControls = true } = {}) {
+  const spec = adaptiveSpec(node);
+  if (!spec || !node.widgets) return;
+  applyLabels(node);
+  const linked = new Set(node.widgets.flatMap((w) => w.linkedWidgets ?? []));
+  if (linked.size || !widget(node, "model.seed")) {
+    for (let i = node.widgets.length - 1; i >= 0; i--) {
+      const w = node.widgets[i];
+      if (w.name === CONTROL && !linked.has(w)) node.widgets.splice(i, 1);
+    }
+  }
+  for (const w of node.widgets) {
+    if (w.name === CONTROL && !w.apieditSeen) {
+      w.apieditSeen = true; // a loaded workflow's control keeps its saved choice
+      if (fixNewControls) w.value = "fixed";
+    }
+  }
+}
+
+// A workflow saved with the flat node (0.3.x) lists its widget values by the flat positions:
+// on the adaptive node they would land on the wrong widgets. Put each back by name.
+function fromFlatValues(node, values) {
+  if (!adaptiveSpec(node) || !Array.isArray(values) || values.length !== FLAT.length) return false;
+  if (!CONTROLS.includes(values[6]) || typeof values[2] !== "string" || typeof values[20] !== "boolean") return false;
+  const byName = Object.fromEntries(FLAT.map((name, i) => [name, values[i]]));
+  const provider = widget(node, "provider");
+  const model = widget(node, "model");
+  if (provider) provider.value = byName.provider;
+  if (model) model.value = byName.model; // creates the model's knob widgets
+  for (const [name, value] of Object.entries(byName)) {
+    if (name === "provider" || name === "model" || name === CONTROL) continue;
+    const target = widget(node, name) ?? widget(node, `model.${name}`);
+    if (target) target.value = ["size", "aspect_ratio", "resolution"].includes(name) && value === "" ? "provider default" : value;
+  }
+  tidyAdaptive(node, { fixNewControls: false });
+  const control = widget(node, CONTROL);
+  if (control) {
+    control.value = byName[CONTROL];
+    control.apieditSeen = true;
+  }
+  return true;
+}
+
+// While a saved workflow is configured, the new node still holds the default model's widgets
+// (and its seed control) when the values are dealt out by position, so values after the model
+// can land one place off. Once the saved model's widgets stand (orphan controls dropped), deal
+// them out again: the widgets are now the ones that were saved.
+function reapplyValues(node, values) {
+  if (!adaptiveSpec(node)) return;
+  tidyAdaptive(node, { fixNewControls: false });
+  if (!Array.isArray(values)) return;
+  const saved = node.widgets.filter((w) => w.serialize !== false && w.options?.serialize !== false);
+  if (saved.length !== values.length || saved[1]?.name !== "model" || saved[1].value !== values[1]) return;
+  saved.forEach((w, i) => {
+    if (w.name !== "provider" && w.name !== "model" && w.value !== values[i]) w.value = values[i];
+  });
+}
+
 async function fetchModels(provider, refresh) {
   const query = `provider=${encodeURIComponent(provider)}${refresh ? "&refresh=1" : ""}`;
   const response = await api.fetchApi(`/comfy-apiedit/models?${query}`);
@@ -36,7 +134,8 @@ async function reloadModels(node, { refresh = false, keepValue = false } = {}) {
     if (node.apieditReloads !== ticket || provider.value !== requested) return;
     if (refresh && error) window.alert(`${requested}: the model list could not be refreshed.\n${error}`);
     if (ids.length) {
-      model.options.values = ids;
+      // adaptive: the catch-all option (every knob, for an id typed in Model override) stays
+      model.options.values = adaptiveSpec(node) ? [...ids, ANY_MODEL] : ids;
       if (!keepValue && !ids.includes(model.value)) {
         model.value = ids[0];
         model.callback?.(model.value);
@@ -259,10 +358,22 @@ app.registerExtension({
     // A loaded workflow restores its own choice afterwards, in configure.
     const control = node.widgets?.find((w) => w.name === "control_after_generate");
     if (control && control.value !== "fixed") control.value = "fixed";
+    applyLabels(node);
+    const model = widget(node, "model");
+    if (model && adaptiveSpec(node)) {
+      const picked = model.callback;
+      model.callback = function (...args) {
+        const result = picked?.apply(this, args);
+        tidyAdaptive(node);
+        return result;
+      };
+      tidyAdaptive(node);
+    }
     // A saved workflow (or a paste) is configured after nodeCreated: load its provider's list.
     const onConfigure = node.onConfigure;
     node.onConfigure = function (...args) {
       const result = onConfigure?.apply(this, args);
+      if (!fromFlatValues(node, args[0]?.widgets_values)) reapplyValues(node, args[0]?.widgets_values);
       reloadModels(node, { keepValue: true });
       return result;
     };
