@@ -12,7 +12,10 @@ inputs change, run this again:
     .venv/bin/python scripts/example_workflows.py --object-info URL_OR_FILE
 
 The real-ComfyUI test (tests/comfyui/test_example_workflows.py) fails when a checked-in file
-differs from what this script makes from the running server's `/object_info`.
+differs from what this script makes from the 0.3.75 server's `/object_info`.
+The files follow the flat node of ComfyUI 0.3.x, the portable form: 0.3.75 loads it as it is,
+and on 0.33 (adaptive inputs: the knobs live in the model's DynamicCombo) the web extension puts
+each flat value back in its nested widget when the workflow loads.
 Every model is Gemini's Nano Banana 2.1 (the README's conversation example; the default
 provider), so a user sets one key; `example.png` is the picture ComfyUI ships in `input/`.
 """
@@ -187,14 +190,14 @@ def _object_info(source: str | None) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "tests" / "comfyui"))
     from harness import ComfyServer, ensure_installed
 
-    with ComfyServer(ensure_installed(version="0.33.0"), REPO, pack_name="apiedit") as comfy:
+    with ComfyServer(ensure_installed(version="0.3.75"), REPO, pack_name="apiedit") as comfy:
         return comfy.object_info()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--object-info", help="a ComfyUI's URL or a saved /object_info JSON file "
-                                              "(default: start the 0.33 ComfyUI of .cache/)")
+                                              "(default: start the 0.3.75 ComfyUI of .cache/: the flat, portable node)")
     args = parser.parse_args(argv)
     info = _object_info(args.object_info)
     OUT.mkdir(exist_ok=True)

@@ -108,8 +108,8 @@ class APIImageEdit(io.ComfyNode):
             hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo, io.Hidden.prompt],
             **schema.schema_options(),
             # 0.33: an API node with a price badge (price_badge.py); 0.3.75's Schema has neither
-            **badge_options({"size": SIZES, "aspect_ratio": ASPECT_RATIOS, "resolution": RESOLUTIONS},
-                            _badge_widgets()),
+            **badge_options({"size": [DEFAULT, *SIZES], "aspect_ratio": [DEFAULT, *ASPECT_RATIOS],
+                             "resolution": [DEFAULT, *RESOLUTIONS]}, _badge_widgets()),
         )
 
     @classmethod

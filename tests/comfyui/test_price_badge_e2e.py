@@ -24,7 +24,9 @@ pytestmark = pytest.mark.comfyui
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-BADGE_WIDGETS = ["provider", "model", "model_override", "count", "size", "aspect_ratio", "resolution"]
+# On 0.33 the knobs live in the model's DynamicCombo (adaptive inputs): "model.<knob>".
+KNOBS = ("count", "size", "aspect_ratio", "resolution")
+BADGE_WIDGETS = ["provider", "model", "model_override", *(f"model.{k}" for k in KNOBS)]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,7 @@ def test_object_info_carries_the_badge_on_033_and_none_on_0375(server) -> None:
     badge = info["price_badge"]
     assert badge["engine"] == "jsonata"
     assert [w["name"] for w in badge["depends_on"]["widgets"]] == BADGE_WIDGETS
-    assert {w["name"]: w["type"] for w in badge["depends_on"]["widgets"]}["count"] == "INT"
+    assert {w["name"]: w["type"] for w in badge["depends_on"]["widgets"]}["model.count"] == "INT"
     expr = badge["expr"]
     assert '"gpt-image-1.5"' in expr and '"qwen/qwen-image"' in expr  # priced models' rows
     assert "price unknown" in expr and '"type": "usd"' not in expr  # never Comfy credits
@@ -97,6 +99,13 @@ def page(server, tmp_path_factory, request) -> Iterator[Any]:
             context.close()
 
 
+def adaptive_names(widgets: dict[str, Any]) -> dict[str, Any]:
+    """The widgets as the adaptive node names them (knobs nested in the model), in the order a
+    user sets them (provider, model, then the model's knobs); "" reads "provider default"."""
+    return {(f"model.{k}" if k in KNOBS else k): ("provider default" if v == "" else v)
+            for k, v in widgets.items()}
+
+
 def badge_text(page: Any, widgets: dict[str, Any]) -> str:
     """A new node with these widget values; the text of its price badge once evaluated."""
     page.evaluate("""(values) => {
@@ -104,10 +113,14 @@ def badge_text(page: Any, widgets: dict[str, Any]) -> str:
         const node = LiteGraph.createNode("APIImageEdit");
         node.pos = [100, 100];
         app.graph.add(node);
-        for (const [name, value] of Object.entries(values))
-            node.widgets.find((w) => w.name === name).value = value;
+        for (const [name, value] of Object.entries(values)) {
+            const widget = node.widgets.find((w) => w.name === name);
+            if (!widget) throw new Error(`no widget ${name}: ${node.widgets.map((w) => w.name)}`);
+            widget.value = value;
+            widget.callback?.(value, app.canvas, node);  // a DynamicCombo builds the model's knobs
+        }
         window.__priced = node;
-    }""", widgets)
+    }""", adaptive_names(widgets))
     end = time.monotonic() + 15
     texts: list[str] = []
     while time.monotonic() < end:
@@ -144,7 +157,7 @@ def shown_in_header(page: Any) -> str:
      "$0.005–$0.036, quality chosen by the provider"),
     ({"provider": "modelscope", "model": "Qwen/Qwen-Image", "count": 3}, "≈ $0.00 (3 × $0.00)"),
     ({"provider": "openai", "model": "gpt-image-1.5", "size": "", "count": 1}, "price unknown"),
-    ({"provider": "openai", "model": "gpt-image-2", "size": "1024x1024", "count": 1}, "price unknown"),
+    ({"provider": "openai", "model": "gpt-image-2", "count": 1}, "price unknown"),
     ({"provider": "openrouter", "model": "google/gemini-3-pro-image", "count": 1}, "price unknown"),
     ({"provider": "modelscope", "model": "Qwen/Qwen-Image", "model_override": "someone/new-model",
       "count": 1}, "price unknown"),
@@ -156,7 +169,7 @@ def test_the_frontend_shows_the_tables_price_or_price_unknown(page, widgets, tex
 def test_the_badge_follows_the_widgets(page) -> None:
     assert badge_text(page, {"provider": "openai", "model": "gpt-image-1.5", "size": "1024x1024",
                              "count": 1}) == "$0.009–$0.133, quality chosen by the provider"
-    page.evaluate("""() => { window.__priced.widgets.find((w) => w.name === "count").value = 4; }""")
+    page.evaluate("""() => { window.__priced.widgets.find((w) => w.name === "model.count").value = 4; }""")
     end, text = time.monotonic() + 10, ""
     while time.monotonic() < end and "4 ×" not in text:
         text = page.evaluate("""() => { app.canvas.draw(true, true);
@@ -233,3 +246,4 @@ def test_the_text_under_the_node_ends_with_the_runs_cost_on_every_version(server
     texts = [text for node, text in node_texts(server, graph) if node == "10"]
     assert texts[-1] == ("openai: received 2 image(s); estimated cost $0.026–$0.40 "
                          "(2 × $0.013–$0.20), quality chosen by the provider")
+
