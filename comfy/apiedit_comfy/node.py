@@ -71,6 +71,7 @@ class APIImageEdit(io.ComfyNode):
                                default=providers[0], tooltip=catalog.provider_tooltip()),
                 *_model_inputs(providers),
                 io.String.Input("prompt", display_name=LABELS["prompt"], multiline=True, default="",
+                                placeholder="Prompt: what to generate, or the edit to make",
                                 tooltip="What to generate, or the edit to make."),
                 *([schema.image_input(name) for name in IMAGE_PORTS] + [schema.mask_input()] if flat else []),
                 io.String.Input("model_override", display_name=LABELS["model_override"], default="",

@@ -97,7 +97,8 @@ def mask_input() -> io.Input:
 
 def _negative_prompt() -> io.Input:
     return io.String.Input("negative_prompt", display_name=LABELS["negative_prompt"], multiline=True,
-                           default="", optional=True, tooltip="What the image should not show.")
+                           default="", optional=True, placeholder="Negative prompt: what the image should not show",
+                           tooltip="What the image should not show.")
 
 
 def _seed() -> io.Input:

@@ -123,6 +123,10 @@ def test_inputs_have_readable_names_and_empty_choices_read_provider_default(node
         assert specs[name][1]["options"][0] == DEFAULT and specs[name][1]["default"] == DEFAULT
         assert "" not in specs[name][1]["options"]
     assert all(spec[1].get("tooltip") for name, spec in specs.items()), "every input explains itself"
+    # the classic canvas writes a text box's placeholder inside it, or else its raw input name
+    # ("model.negative_prompt" on 0.33's adaptive node)
+    assert specs["prompt"][1]["placeholder"].startswith("Prompt")
+    assert specs["negative_prompt"][1]["placeholder"].startswith("Negative prompt")
 
 
 def test_gpt_image_1_5_shows_only_its_knobs_and_up_to_16_images(node_info, adaptive) -> None:
