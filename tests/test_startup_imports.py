@@ -38,8 +38,14 @@ print(json.dumps({"providers": providers, "ids": ids, "per_provider": per_provid
 """
 
 
-def _schema_data(env: dict[str, str]) -> dict[str, object]:
-    code = f"HEAVY = {HEAVY!r}\n" + _SCHEMA
+# Imported only when needed: platformdirs when an APIEDIT_*_DIR is unset (ComfyUI sets all
+# three), the providers.toml reader and its TOML parser when that file exists, difflib when a
+# name was mistyped.
+ON_DEMAND = ("platformdirs", "tomllib", "difflib", "apiedit.providers_file")
+
+
+def _schema_data(env: dict[str, str], heavy: tuple[str, ...] = HEAVY) -> dict[str, object]:
+    code = f"HEAVY = {heavy!r}\n" + _SCHEMA
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -103,3 +109,18 @@ def test_a_refresh_still_reaches_the_wire_code(provider: str, tmp_path: Path) ->
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("typed "), out.stdout + out.stderr[-2000:]
+
+
+def test_what_start_up_may_need_is_imported_only_when_needed(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    data = _schema_data(env, ON_DEMAND)
+    assert data["loaded"] == []
+    # with a providers.toml its reader is imported, and the declared relay is listed
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "providers.toml").write_text(
+        '[providers.acme-relay]\nprotocol = "openai-images"\nlabel = "Acme relay"\n'
+        'base_url = "https://relay.example.com/v1"\nkey_env = "ACME_RELAY_KEY"\n'
+        'models = ["gpt-image-1"]\n', encoding="utf-8")
+    data = _schema_data(env, ON_DEMAND)
+    assert "acme-relay" in data["providers"]  # type: ignore[operator]
+    assert {"apiedit.providers_file", "tomllib"} <= set(data["loaded"])  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ that fails to import or lacks a hook is recorded and logged, the others load. En
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 import time
@@ -36,7 +35,7 @@ from .errors import (
 from .keys import resolve_base_url, resolve_endpoint
 from .modelcache import ListStatus, list_status
 from .modelpolicy import add_suggestions, choose_default
-from .paths import cache_dir
+from .paths import cache_dir, providers_file
 from .redact import get_logger, redact
 from .settings import ProviderSettings
 from .types import Capability, EditRequest, EditResult, ImageData, ModelInfo, ProviderInfo
@@ -76,6 +75,8 @@ PLUGIN_LIST_HINT = (
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest installed id, or ''."""
+    import difflib  # only when a name was mistyped
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -163,9 +164,11 @@ class Host:
     def _load_configured(self, disabled: set[str], only: set[str] | None, strict: bool) -> None:
         """The providers declared in providers.toml (`apiedit.providers_file`), after the
         plugins: an entry is recorded like a plugin, with the file as its distribution."""
-        from .providers_file import load_entries, providers_file
-
         path = providers_file(self._env)
+        if not path.exists():  # the usual case: no module to import, no TOML parser
+            return
+        from .providers_file import load_entries
+
         for entry in load_entries(path, set(self._records)):
             if entry.id in self._records:  # an installed plugin's id: keep its record
                 entry = attrs.evolve(entry, id=f"{entry.id} ({path.name})", plugin=None)

@@ -8,7 +8,6 @@ call time, so a shutdown date that passes retires the model without a release.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 
@@ -124,6 +123,8 @@ def suggestions(model_id: str, known: Iterable[str], n: int = 3) -> list[str]:
     """The ids closest to `model_id` (difflib), for a "did you mean" in UnknownModelError."""
     ids = list(dict.fromkeys(known))
     bare = {i.rsplit("/", 1)[-1].lower(): i for i in ids}
+    import difflib  # only when an id was mistyped
+
     close = difflib.get_close_matches(model_id.lower(), [i.lower() for i in ids], n=n, cutoff=0.5)
     close += difflib.get_close_matches(model_id.rsplit("/", 1)[-1].lower(), list(bare), n=n, cutoff=0.5)
     by_lower = {i.lower(): i for i in ids}

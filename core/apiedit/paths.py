@@ -6,30 +6,42 @@ ComfyUI points these at its own user directory (outside every served path).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
-
-__all__ = ["cache_dir", "config_dir", "data_dir"]
+__all__ = ["PROVIDERS_FILE_ENV", "cache_dir", "config_dir", "data_dir", "providers_file"]
 
 _APP = "apiedit"
+PROVIDERS_FILE_ENV = "APIEDIT_PROVIDERS_FILE"
 
 
-def _dir(env_var: str, default: str) -> Path:
+def _dir(env_var: str, kind: str) -> Path:
+    """The env var's folder, else the platform's; platformdirs is imported only then (ComfyUI
+    sets all three variables, so its start never pays for it)."""
     value = os.environ.get(env_var)
-    return Path(value).expanduser() if value else Path(default)
+    if value:
+        return Path(value).expanduser()
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(_APP))
 
 
 def config_dir() -> Path:
     """Keys and per-provider settings (`APIEDIT_CONFIG_DIR`)."""
-    return _dir("APIEDIT_CONFIG_DIR", platformdirs.user_config_dir(_APP))
+    return _dir("APIEDIT_CONFIG_DIR", "config")
 
 
 def cache_dir() -> Path:
     """Model-list caches; safe to delete (`APIEDIT_CACHE_DIR`)."""
-    return _dir("APIEDIT_CACHE_DIR", platformdirs.user_cache_dir(_APP))
+    return _dir("APIEDIT_CACHE_DIR", "cache")
 
 
 def data_dir() -> Path:
     """Conversations and their images (`APIEDIT_DATA_DIR`)."""
-    return _dir("APIEDIT_DATA_DIR", platformdirs.user_data_dir(_APP))
+    return _dir("APIEDIT_DATA_DIR", "data")
+
+
+def providers_file(env: Mapping[str, str] | None = None) -> Path:
+    """Where providers.toml is read from: `APIEDIT_PROVIDERS_FILE`, else the config directory."""
+    value = (os.environ if env is None else env).get(PROVIDERS_FILE_ENV)
+    return Path(value).expanduser() if value else config_dir() / "providers.toml"

@@ -28,7 +28,6 @@ without it such an entry fails with a message naming the package. A bad entry fa
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -41,7 +40,7 @@ from .hookspecs import hookimpl
 from .errors import ApiEditError, ConfigurationError
 from .modeltable import ModelTable
 from .origins import origin_of
-from .paths import config_dir
+from .paths import PROVIDERS_FILE_ENV, providers_file
 from .settings import ProviderSettings
 from .types import Capability, ConversationMode, EditRequest, EditResult, ModelInfo, ProviderInfo
 
@@ -53,17 +52,11 @@ else:  # pragma: no cover - the same parser, as a package before 3.11
 __all__ = ["PROTOCOLS", "ConfiguredProvider", "Entry", "load_entries", "providers_file"]
 
 PROTOCOLS = ("openai-images", "openai-chat", "gemini")
-FILE_ENV = "APIEDIT_PROVIDERS_FILE"
+FILE_ENV = PROVIDERS_FILE_ENV
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _FIELDS = {"protocol", "label", "base_url", "key_env", "models", "docs_url", "key_url",
            "extra_body"}
 _CAPS = Capability.GENERATE | Capability.EDIT | Capability.MULTI_IMAGE
-
-
-def providers_file(env: Mapping[str, str] | None = None) -> Path:
-    """Where the file is read from: `APIEDIT_PROVIDERS_FILE`, else the config directory."""
-    value = (os.environ if env is None else env).get(FILE_ENV)
-    return Path(value).expanduser() if value else config_dir() / "providers.toml"
 
 
 @attrs.frozen
