@@ -15,8 +15,9 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from harness import (REPO, ComfyEnv, ensure_installed, install_pack_requirements,  # noqa: E402
-                     package_versions, selected_versions)
+from apiedit.testing.pytest_plugin import SENTINEL_KEY  # noqa: E402
+from harness import (REPO, ComfyEnv, ComfyServer, ensure_installed,  # noqa: E402
+                     install_pack_requirements, package_versions, provider_env, selected_versions)
 
 OUR_DISTS = ["apiedit", "apiedit-comfy", "apiedit-openai", "apiedit-openrouter", "apiedit-pixelwords",
              "apiedit-gemini", "apiedit-modelscope"]
@@ -61,6 +62,23 @@ def emulators() -> Iterator[dict[str, Any]]:
     yield started
     for emulator in started.values():
         emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def server(pack_install: PackInstall, emulators: dict[str, Any]) -> Iterator[ComfyServer]:
+    """A ComfyUI with the pack, its OpenAI and ModelScope pointed at the emulators under the
+    sentinel key; a module that needs another set-up defines its own `server`."""
+    with ComfyServer(pack_install.env, REPO, extra_env=provider_env(emulators, SENTINEL_KEY),
+                     pack_name="apiedit") as comfy:
+        yield comfy
+
+
+@pytest.fixture()
+def fresh_emulators(emulators: dict[str, Any]) -> None:
+    """Each test starts from emulators with no recorded request and no fault (modules opt in
+    with `pytest.mark.usefixtures("fresh_emulators")`)."""
+    for emulator in emulators.values():
+        emulator.reset()
 
 
 @pytest.fixture(scope="module")

@@ -373,6 +373,32 @@ class ComfyServer:
         r.raise_for_status()
         return str(r.json()["prompt_id"])
 
+    def run_texts(self, prompt: dict[str, Any]) -> list[tuple[str, str]]:
+        """Queue `prompt` and return the progress texts ComfyUI sent for it (node id, text) on
+        its websocket (binary message type 3), until the run ends."""
+        import struct
+
+        import websocket
+
+        ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws?clientId={self.client_id}",
+                                         timeout=30)
+        texts = []
+        try:
+            prompt_id = self.queue(prompt)
+            while True:
+                message = ws.recv()
+                if isinstance(message, bytes) and struct.unpack(">I", message[:4])[0] == 3:  # TEXT
+                    length = struct.unpack(">I", message[4:8])[0]
+                    texts.append((message[8:8 + length].decode(), message[8 + length:].decode()))
+                elif isinstance(message, str):
+                    event = json.loads(message)
+                    if event["type"] == "executing" and event["data"].get("node") is None \
+                            and event["data"].get("prompt_id") == prompt_id:
+                        break
+        finally:
+            ws.close()
+        return texts
+
     def history(self, prompt_id: str | None = None) -> dict[str, Any]:
         """GET /history or /history/{prompt_id}."""
         hist: dict[str, Any] = self._get("/history" + (f"/{prompt_id}" if prompt_id else "")).json()

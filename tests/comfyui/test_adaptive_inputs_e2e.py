@@ -9,35 +9,20 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from apiedit.testing.pytest_plugin import SENTINEL_KEY
-from harness import REPO, ComfyServer, PromptError, provider_env
+from harness import ComfyServer, PromptError
 
-pytestmark = pytest.mark.comfyui
+pytestmark = [pytest.mark.comfyui, pytest.mark.usefixtures("fresh_emulators")]
 
 NODE = "APIImageEdit"
 ANY_MODEL = "(any model: type its id in Model override)"
 DEFAULT = "provider default"
 ABSENT_FOR_GPT_IMAGE = {"steps", "guidance", "negative_prompt", "strength", "seed", "resolution",
                         "watermark"}
-
-
-@pytest.fixture(scope="module")
-def server(pack_install, emulators) -> Iterator[ComfyServer]:
-    with ComfyServer(pack_install.env, REPO, extra_env=provider_env(emulators, SENTINEL_KEY),
-                     pack_name="apiedit") as comfy:
-        yield comfy
-
-
-@pytest.fixture(autouse=True)
-def fresh_emulators(emulators) -> None:
-    for emulator in emulators.values():
-        emulator.reset()
 
 
 @pytest.fixture(scope="module")

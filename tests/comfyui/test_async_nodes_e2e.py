@@ -14,17 +14,9 @@ from typing import Any, Iterator
 import pytest
 
 from apiedit.testing.pytest_plugin import SENTINEL_KEY
-from harness import REPO, ComfyServer, provider_env
 from parallel_graph import InFlightWatcher, parallel_graph
 
 pytestmark = pytest.mark.comfyui
-
-
-@pytest.fixture(scope="module")
-def server(pack_install, emulators) -> Iterator[ComfyServer]:
-    with ComfyServer(pack_install.env, REPO, extra_env=provider_env(emulators, SENTINEL_KEY),
-                     pack_name="apiedit") as comfy:
-        yield comfy
 
 
 @pytest.fixture()

@@ -11,32 +11,19 @@ import json
 import re
 import subprocess
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from PIL import Image
 
 from apiedit.testing.pytest_plugin import SENTINEL_KEY
-from harness import REPO, ComfyServer, PromptError, model_choices, provider_env
+from harness import ComfyServer, PromptError, model_choices
 
-pytestmark = pytest.mark.comfyui
+pytestmark = [pytest.mark.comfyui, pytest.mark.usefixtures("fresh_emulators")]
 
 PROVIDERS = {"openai", "openrouter", "pixelwords", "gemini", "modelscope"}
 OPENAI_MODEL = "gpt-image-1.5"
 ROUTES = "/api/comfy-apiedit"  # what the frontend's api.fetchApi calls
-
-
-@pytest.fixture(scope="module")
-def server(pack_install, emulators) -> Iterator[ComfyServer]:
-    with ComfyServer(pack_install.env, REPO, extra_env=provider_env(emulators, SENTINEL_KEY),
-                     pack_name="apiedit") as comfy:
-        yield comfy
-
-
-@pytest.fixture(autouse=True)
-def fresh_emulators(emulators) -> None:
-    for emulator in emulators.values():
-        emulator.reset()
 
 
 def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
@@ -334,26 +321,7 @@ def test_models_route_serves_each_provider_and_refreshes_from_the_provider(serve
 
 
 def test_progress_text_is_shown_under_the_node(server, emulators) -> None:
-    import struct
-
-    import websocket
-
-    ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/ws?clientId={server.client_id}", timeout=30)
-    try:
-        prompt_id = server.queue(workflow(edit_node(prompt="a progress report")))
-        texts = []
-        while True:
-            message = ws.recv()
-            if isinstance(message, bytes) and struct.unpack(">I", message[:4])[0] == 3:  # TEXT
-                length = struct.unpack(">I", message[4:8])[0]
-                texts.append((message[8:8 + length].decode(), message[8 + length:].decode()))
-            elif isinstance(message, str):
-                event = json.loads(message)
-                if event["type"] in ("executing",) and event["data"].get("node") is None \
-                        and event["data"].get("prompt_id") == prompt_id:
-                    break
-    finally:
-        ws.close()
+    texts = server.run_texts(workflow(edit_node(prompt="a progress report")))
     assert ("10", "openai: sending 0 image(s) to gpt-image-1.5") in texts
     assert any(node == "10" and "received 1 image" in text for node, text in texts)
 

@@ -211,39 +211,13 @@ def test_a_runs_info_carries_the_cost_the_provider_reported(server, openrouter) 
     assert info["reported_cost"] == pytest.approx(0.039) and info["reported_currency"] == "USD"
 
 
-def node_texts(server: ComfyServer, graph: dict[str, Any]) -> list[tuple[str, str]]:
-    """The progress texts ComfyUI sent for the run (node id, text), read from its websocket."""
-    import struct
-
-    import websocket
-
-    ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/ws?clientId={server.client_id}",
-                                     timeout=30)
-    texts = []
-    try:
-        prompt_id = server.queue(graph)
-        while True:
-            message = ws.recv()
-            if isinstance(message, bytes) and struct.unpack(">I", message[:4])[0] == 3:  # TEXT
-                length = struct.unpack(">I", message[4:8])[0]
-                texts.append((message[8:8 + length].decode(), message[8 + length:].decode()))
-            elif isinstance(message, str):
-                event = json.loads(message)
-                if event["type"] == "executing" and event["data"].get("node") is None \
-                        and event["data"].get("prompt_id") == prompt_id:
-                    break
-    finally:
-        ws.close()
-    return texts
-
-
 def test_the_text_under_the_node_ends_with_the_runs_cost_on_every_version(server) -> None:
     # 0.3.75 has no price badge: this line is where its users see the price
     edit = {"provider": "openai", "model": "gpt-image-1.5", "prompt": "a priced fox", "seed": 3,
             "conversation_mode": False, "size": "1536x1024", "count": 2}
     graph = {"10": {"class_type": "APIImageEdit", "inputs": edit},
              "30": {"class_type": "PreviewAny", "inputs": {"source": ["10", 2]}}}
-    texts = [text for node, text in node_texts(server, graph) if node == "10"]
+    texts = [text for node, text in server.run_texts(graph) if node == "10"]
     assert texts[-1] == ("openai: received 2 image(s); estimated cost $0.026–$0.40 "
                          "(2 × $0.013–$0.20), quality chosen by the provider")
 
