@@ -36,7 +36,7 @@ from . import models, wire
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
 
-__all__ = ["fetch_models", "forget_urls", "list_models", "resolve_model", "run"]
+__all__ = ["fetch_models", "forget_urls", "resolve_model", "run"]
 
 log = get_logger("apiedit_modelscope")
 
@@ -93,10 +93,6 @@ def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
         timeout=POLL_READ_TIMEOUT,
     )
     return models.live_models(body)
-
-
-def list_models(settings: ProviderSettings, refresh: bool) -> list[ModelInfo]:
-    return models.TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
 
 
 def resolve_model(model_id: str, settings: ProviderSettings) -> ModelInfo:

@@ -25,7 +25,7 @@ from .models import STANDARD_RATIOS, TABLE, modalities_for, model_from_listing
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
 
-__all__ = ["APP_TITLE", "APP_URL", "attribution_headers", "edit", "fetch_models", "list_models"]
+__all__ = ["APP_TITLE", "APP_URL", "attribution_headers", "edit", "fetch_models"]
 
 APP_TITLE = "ComfyUI API Image Edit (apiedit)"
 APP_URL: str | None = None  # no published home page yet: HTTP-Referer only when the env var sets one
@@ -64,10 +64,6 @@ def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
                                 verified=False, extra={"image_api": True,
                                                        "output_modalities": ["image"]}))
     return marked
-
-
-def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    return TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
 
 
 def find_model(model_id: str, settings: ProviderSettings) -> ModelInfo | None:

@@ -20,7 +20,7 @@ from .models import TABLE, model_from_listing
 if TYPE_CHECKING:
     from apiedit.settings import ProviderSettings
 
-__all__ = ["edit", "fetch_models", "list_models", "request_body"]
+__all__ = ["edit", "fetch_models", "request_body"]
 
 
 def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
@@ -30,10 +30,6 @@ def fetch_models(settings: ProviderSettings) -> list[ModelInfo]:
         hint="the relay may not list its models (the built-in list stays usable, marked "
         "stale) or the base URL may be wrong.",
     )
-
-
-def list_models(refresh: bool, settings: ProviderSettings) -> list[ModelInfo]:
-    return TABLE.list_models(settings, refresh=refresh, fetch=lambda: fetch_models(settings))
 
 
 def find_model(model_id: str, settings: ProviderSettings) -> ModelInfo | None:
