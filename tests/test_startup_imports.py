@@ -2,8 +2,9 @@
 no HTTP stack, no image library and no provider SDK (issue 14, target 3).
 
 Each check runs in a fresh interpreter, as ComfyUI does at start: `import apiedit_comfy`, then
-the provider and model lists the schema is built from. The plugins answer from their tables
-or the stored list; only a refresh or a call needs the wire code.
+the provider and model lists the schema is built from, and the price badge's table (0.33's
+schema embeds it; OpenAI's prices depend on its size rule). The plugins answer from their
+tables or the stored list; only a refresh or a call needs the wire code.
 """
 
 from __future__ import annotations
@@ -29,12 +30,16 @@ from apiedit_comfy import catalog
 providers = catalog.provider_ids()
 ids = catalog.all_model_ids()
 per_provider = {p: catalog.usable_model_ids(p) for p in providers}
+from apiedit_comfy import price_badge
+options = {"size": ["provider default", "1024x1024", "1536x1024", "auto"],
+           "aspect_ratio": ["provider default", "1:1", "16:9"], "resolution": ["provider default", "1K"]}
+prices = price_badge.price_table(per_provider, options)
 plugin_wire = (".wire", ".transport", ".client", ".generate", ".images_api")
 loaded = sorted(m for m in sys.modules
                 if (m.endswith(plugin_wire) and not m.startswith("apiedit."))
                 or any(m == h or m.startswith(h + ".") for h in HEAVY))
 print(json.dumps({"providers": providers, "ids": ids, "per_provider": per_provider,
-                  "loaded": loaded}))
+                  "prices": prices, "loaded": loaded}))
 """
 
 
@@ -64,6 +69,10 @@ def test_schema_data_from_the_tables_imports_no_wire_module_or_http_stack(tmp_pa
     for provider in ("gemini", "openai", "openrouter", "pixelwords", "modelscope"):
         assert data["per_provider"][provider], f"{provider} listed no model"  # type: ignore[index]
     assert set(data["per_provider"]["openai"]) <= set(data["ids"])  # type: ignore[index]
+    # the badge applied OpenAI's own size rule (no size: no figure; 1024x1024: low-high quality)
+    gpt = data["prices"]["openai"]["gpt-image-1.5"]  # type: ignore[index]
+    assert gpt["d"][0] == "size"
+    assert gpt["p"]["1024x1024|provider default"] == [0.009, 0.133, "USD"]
     assert data["loaded"] == []
 
 

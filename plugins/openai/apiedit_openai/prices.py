@@ -53,12 +53,12 @@ ROWS: tuple[PriceRow, ...] = (
 
 
 def _size(model: str, request: EditRequest) -> str | None:
-    """The size the plugin will send (its own rule, `wire.resolve_size`), or None if it sends
+    """The size the plugin will send (its own rule, `sizes.resolve_size`), or None if it sends
     none or the request would be refused anyway."""
     from apiedit.errors import ApiEditError
 
     from .models import family_of
-    from .wire import resolve_size
+    from .sizes import resolve_size
 
     try:
         size, _warnings = resolve_size(request, family_of(model))
