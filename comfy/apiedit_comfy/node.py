@@ -34,16 +34,22 @@ def _options(values: list[str], placeholder: str) -> list[str]:
     return values or [placeholder]
 
 
-def _model_inputs(providers: list[str]) -> list[io.Input]:
+def _model_knobs(providers: list[str]) -> dict[str, schema.Knobs]:
+    """Every installed provider's usable models with the knobs each honours (adaptive schema)."""
+    listed: list[tuple[str, Any]] = []
+    for provider in providers:
+        by_id = {m.id: m for m in catalog.models(provider)}
+        listed.extend((i, by_id.get(i)) for i in catalog.usable_model_ids(provider))
+    return schema.model_knobs(listed)
+
+
+def _model_inputs(knobs: dict[str, schema.Knobs] | None) -> list[io.Input]:
     """`model` and the knobs that depend on it: adaptive where ComfyUI has DynamicCombo
-    (see `schema`), else the flat combo, four image ports, mask and every knob."""
+    (`knobs` from `_model_knobs`, see `schema`), else the flat combo, four image ports, mask
+    and every knob."""
     tooltip = "The provider's image models; the refresh button asks the provider."
-    if schema.ADAPTIVE:
-        listed: list[tuple[str, Any]] = []
-        for provider in providers:
-            by_id = {m.id: m for m in catalog.models(provider)}
-            listed.extend((i, by_id.get(i)) for i in catalog.usable_model_ids(provider))
-        return [schema.model_input(listed, tooltip)]
+    if knobs is not None:
+        return [schema.model_input(knobs, tooltip)]
     # the first provider's default by rule (newest current model of its recommended family)
     models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
     return [io.Combo.Input("model", display_name=LABELS["model"], options=models, default=models[0],
@@ -57,6 +63,7 @@ class APIImageEdit(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         providers = _options(catalog.provider_ids(), catalog.NO_PROVIDER)
         flat = not schema.ADAPTIVE  # 0.3.x: every knob, always (see `schema`)
+        knobs = None if flat else _model_knobs(providers)
         return io.Schema(
             node_id=NODE_ID,
             display_name="API Image Edit",
@@ -69,7 +76,7 @@ class APIImageEdit(io.ComfyNode):
             inputs=[
                 io.Combo.Input("provider", display_name=LABELS["provider"], options=providers,
                                default=providers[0], tooltip=catalog.provider_tooltip()),
-                *_model_inputs(providers),
+                *_model_inputs(knobs),
                 io.String.Input("prompt", display_name=LABELS["prompt"], multiline=True, default="",
                                 placeholder="Prompt: what to generate, or the edit to make",
                                 tooltip="What to generate, or the edit to make."),
@@ -109,8 +116,10 @@ class APIImageEdit(io.ComfyNode):
             hidden=[io.Hidden.unique_id, io.Hidden.extra_pnginfo, io.Hidden.prompt],
             **schema.schema_options(),
             # 0.33: an API node with a price badge (price_badge.py); 0.3.75's Schema has neither
+            # (each model priced at the values its own inputs show)
             **badge_options({"size": [DEFAULT, *SIZES], "aspect_ratio": [DEFAULT, *ASPECT_RATIOS],
-                             "resolution": [DEFAULT, *RESOLUTIONS]}, _badge_widgets()),
+                             "resolution": [DEFAULT, *RESOLUTIONS]}, _badge_widgets(),
+                            {i: schema.price_options(k) for i, k in (knobs or {}).items()}),
         )
 
     @classmethod

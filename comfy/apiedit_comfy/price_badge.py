@@ -112,37 +112,52 @@ def model_prices(provider: str, model: str, options: Mapping[str, Sequence[str]]
     or None when no value of any dimension has a price.
 
     A dimension counts when changing it alone (the others at the provider default) changes
-    the answer; the table then holds every combination of those dimensions."""
+    the answer; the table then holds every combination of those dimensions. Each distinct
+    choice is priced once (the probes and the table share most of them)."""
     from itertools import product
 
     if host is None:
         from apiedit.host import default_host
 
         host = default_host()
+    seen: dict[tuple[tuple[str, str | None], ...], tuple[float, float, str] | None] = {}
+
+    def per_image(choice: dict[str, str | None]) -> tuple[float, float, str] | None:
+        key = tuple(sorted(choice.items()))
+        if key not in seen:
+            seen[key] = _per_image(provider, model, choice, host)
+        return seen[key]
+
     dims = [d for d in DIMENSIONS if d in options]
     base = {d: None for d in dims}
-    default = _per_image(provider, model, base, host)
+    default = per_image(base)
     varying = [d for d in dims
-               if any(_per_image(provider, model, {**base, d: _value(o)}, host) != default
-                      for o in options[d])]
+               if any(per_image({**base, d: _value(o)}) != default for o in options[d])]
     prices: dict[str, list[Any]] = {}
     for values in product(*(options[d] for d in varying)):
         choice = {**base, **{d: _value(v) for d, v in zip(varying, values)}}
-        found = _per_image(provider, model, choice, host)
+        found = per_image(choice)
         if found is not None:
             prices["|".join(v.strip().lower() for v in values)] = list(found)
     return {"d": varying, "p": prices} if prices else None
 
 
+PerModel = Mapping[str, Mapping[str, Sequence[str]]]  # model id -> its own `options`
+
+
 def price_table(models: Mapping[str, Sequence[str]], options: Mapping[str, Sequence[str]],
-                host: Host | None = None) -> dict[str, dict[str, Any]]:
-    """{provider: {model id (lower case): model_prices(...)}}, priced models only."""
+                host: Host | None = None, per_model: PerModel | None = None) -> dict[str, dict[str, Any]]:
+    """{provider: {model id (lower case): model_prices(...)}}, priced models only.
+
+    `per_model` gives a model the values its own inputs show (the adaptive node's option);
+    a model not in it is priced at `options`."""
     table: dict[str, dict[str, Any]] = {}
+    per_model = per_model or {}
     for provider, ids in models.items():
         entries = {}
         for model in ids:
             try:
-                entry = model_prices(provider, model, options, host)
+                entry = model_prices(provider, model, per_model.get(model, options), host)
             except Exception as exc:  # a plugin bug must not break /object_info
                 log.warning("no price badge figures for %s %s: %s", provider, model, exc)
                 entry = None
@@ -215,15 +230,26 @@ def expression(table: Mapping[str, Any], widgets: Widgets = Widgets()) -> str:
 
 
 def badge(models: Mapping[str, Sequence[str]], options: Mapping[str, Sequence[str]],
-          widgets: Widgets = Widgets()) -> Any:
+          widgets: Widgets = Widgets(), per_model: PerModel | None = None, *,
+          store: bool = False) -> Any:
     """An `io.PriceBadge` for the node's schema, or None where ComfyUI has no price badges
-    (0.3.75) or the tables cannot be read (the node must load without a badge)."""
+    (0.3.75) or the tables cannot be read (the node must load without a badge). `store`
+    keeps the table on disk for the next start (`badge_store`)."""
     from comfy_api.latest import io
 
     if not hasattr(io, "PriceBadge"):
         return None
     try:
-        text = expression(price_table(models, options), widgets)
+        def compute() -> dict[str, Any]:
+            return price_table(models, options, per_model=per_model)
+
+        if store:
+            from . import badge_store
+
+            table = badge_store.remembered(models, [options, per_model or {}], compute)
+        else:
+            table = compute()
+        text = expression(table, widgets)
     except Exception as exc:
         log.warning("the node's price badge could not be built: %s", exc)
         return None
@@ -261,9 +287,12 @@ def _tolerant_badge_class() -> Any:
 _cache: dict[str, Any] = {}
 
 
-def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets()) -> Any:
-    """`badge` for every installed provider's usable models (the node's model list); the
-    table is rebuilt only when the lists change (it takes ~0.3 s, /object_info is frequent)."""
+def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(),
+               per_model: PerModel | None = None) -> Any:
+    """`badge` for every installed provider's usable models (the node's model list). The
+    table is computed only when the lists, the options or a plugin change (~40 ms, paid at
+    ComfyUI's start, which builds the schema; benchmarks/README.md figure 3): kept in memory
+    for the frequent /object_info, and on disk for the next start (`badge_store`)."""
     from . import catalog
 
     try:
@@ -271,14 +300,16 @@ def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(
     except Exception as exc:  # a broken environment must not break /object_info
         log.warning("the node's price badge could not list models: %s", exc)
         return None
-    key = json.dumps([models, options, widgets.names(), dict(widgets.dimensions)], sort_keys=True)
+    key = json.dumps([models, options, widgets.names(), dict(widgets.dimensions), per_model or {}],
+                     sort_keys=True)
     if key not in _cache:
         _cache.clear()
-        _cache[key] = badge(models, options, widgets)
+        _cache[key] = badge(models, options, widgets, per_model, store=True)
     return _cache[key]
 
 
-def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets()) -> dict[str, Any]:
+def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(),
+                  per_model: PerModel | None = None) -> dict[str, Any]:
     """The Schema keywords for the badge: `is_api_node` and `price_badge` where ComfyUI has
     price badges (0.33's frontend shows them on API nodes only), none on 0.3.75 (no
     `price_badge` there, so the node stays a plain node).
@@ -288,7 +319,7 @@ def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widge
     hidden inputs (`auth_token_comfy_org`...), which this node never reads or sends."""
     if not supported():
         return {}
-    found = node_badge(options, widgets)
+    found = node_badge(options, widgets, per_model)
     return {"is_api_node": True, "price_badge": found} if found is not None else {}
 
 

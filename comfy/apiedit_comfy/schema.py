@@ -233,8 +233,8 @@ def knobs_of(info: ModelInfo) -> Knobs:
     )
 
 
-def model_input(models: list[tuple[str, ModelInfo | None]], tooltip: str) -> io.Input:
-    """The adaptive `model` input: one option per id (first listed first), then `ANY_MODEL`.
+def model_knobs(models: list[tuple[str, ModelInfo | None]]) -> dict[str, Knobs]:
+    """Each listed id's knobs (first listed first), then `ANY_MODEL` with every knob.
 
     An id two providers list with different limits gets every knob (the node cannot know which
     provider will be picked when the page shows it)."""
@@ -243,6 +243,18 @@ def model_input(models: list[tuple[str, ModelInfo | None]], tooltip: str) -> io.
         found = knobs_of(info) if info is not None else EVERY_KNOB
         knobs[model_id] = found if knobs.get(model_id, found) == found else EVERY_KNOB
     knobs[ANY_MODEL] = EVERY_KNOB
+    return knobs
+
+
+def price_options(knobs: Knobs) -> dict[str, list[str]]:
+    """The values of one model's size / aspect ratio / resolution inputs, as its option shows
+    them: the price badge prices the model at these only (a knob it lacks is never sent)."""
+    shown = {"size": knobs.sizes, "aspect_ratio": knobs.aspect_ratios, "resolution": knobs.resolutions}
+    return {name: [DEFAULT, *values] for name, values in shown.items() if values}
+
+
+def model_input(knobs: dict[str, Knobs], tooltip: str) -> io.Input:
+    """The adaptive `model` input: one option per id of `model_knobs`, in its order."""
     return io.DynamicCombo.Input(
         "model", display_name=LABELS["model"], tooltip=tooltip,
         options=[io.DynamicCombo.Option(key, k.inputs()) for key, k in knobs.items()])

@@ -234,6 +234,21 @@ class Host:
         self.load()
         return sorted(self._records.values(), key=lambda r: r.name)
 
+    def plugin_files(self, provider: str) -> list[str]:
+        """The Python files beside the module of the plugin that serves `provider` (its price
+        table and model table among them), for callers that keep something computed from its
+        answers on disk and must notice when the plugin changes (the ComfyUI price badge)."""
+        import inspect
+        from pathlib import Path
+
+        self.get_provider(provider)
+        plugin = self._pm.get_plugin(provider)
+        try:
+            where = Path(inspect.getfile(plugin if inspect.ismodule(plugin) else type(plugin)))
+        except (TypeError, OSError):  # defined in a notebook or with no file
+            return []
+        return sorted(str(p) for p in where.parent.glob("*.py"))
+
     def failures(self) -> list[PluginRecord]:
         return [r for r in self.records() if r.status == "failed"]
 

@@ -5,6 +5,7 @@ ComfyUI points these at its own user directory (outside every served path).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,10 +21,17 @@ def _dir(env_var: str, kind: str) -> Path:
     sets all three variables, so its start never pays for it)."""
     value = os.environ.get(env_var)
     if value:
-        return Path(value).expanduser()
+        return _path(value)
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")(_APP))
+
+
+@functools.lru_cache(maxsize=32)
+def _path(value: str) -> Path:
+    """The folder an env var names; cached because settings are built on every call and price
+    estimate (thousands while ComfyUI builds the price badge), and Path parsing shows there."""
+    return Path(value).expanduser()
 
 
 def config_dir() -> Path:

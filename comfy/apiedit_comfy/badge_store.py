@@ -1,0 +1,102 @@
+"""The price badge's table, kept on disk from one ComfyUI start to the next.
+
+ComfyUI 0.33 builds the node's schema when it loads the pack, so the table (hundreds of price
+look-ups through the plugins, ~40 ms here) would be paid at every start, although it changes
+only when a plugin, a model list or the node's inputs change. It is kept in the cache directory
+(`APIEDIT_CACHE_DIR`, safe to delete) under a fingerprint of everything it is computed from:
+the node's model lists and inputs (what the caller passes), and for each provider its plugin's
+distribution version and the size and modification time of the files beside its module (its
+price and model tables), plus core's pricing code. Anything else recomputes it and replaces the
+file; an unreadable or foreign file is ignored, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from apiedit.redact import get_logger
+
+if TYPE_CHECKING:
+    from apiedit.host import Host
+
+log = get_logger("apiedit.comfy")
+
+__all__ = ["FILE_NAME", "fingerprint", "remembered"]
+
+FORMAT = 1  # bump when the table's shape changes
+FILE_NAME = "comfy-price-badge.json"
+
+
+def _stat(path: str) -> list[Any]:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return [path, None]
+    return [path, found.st_size, found.st_mtime_ns]
+
+
+def fingerprint(models: Mapping[str, Sequence[str]], inputs: Any, host: Host) -> str:
+    """A digest of the table's inputs, the plugins' code and core's pricing code."""
+    import apiedit.pricing
+    import apiedit.types
+
+    records = {r.name: [r.distribution, r.version] for r in host.records()}
+    code = {provider: [records.get(provider), [_stat(f) for f in host.plugin_files(provider)]]
+            for provider in sorted(models)}
+    core = [_stat(m.__file__ or "") for m in (apiedit.pricing, apiedit.types)]
+    text = json.dumps([FORMAT, models, inputs, code, core], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _path() -> str:
+    from apiedit.paths import cache_dir
+
+    return os.path.join(cache_dir(), FILE_NAME)
+
+
+def _load(key: str) -> dict[str, Any] | None:
+    try:
+        with open(_path(), encoding="utf-8") as f:
+            stored = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if isinstance(stored, dict) and stored.get("key") == key and isinstance(stored.get("table"), dict):
+        return stored["table"]
+    return None
+
+
+def _save(key: str, table: dict[str, Any]) -> None:
+    """Written to a temporary file and renamed: two ComfyUI processes never read half a file."""
+    path = _path()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".price-badge-", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"key": key, "table": table}, f, ensure_ascii=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:  # a read-only cache only costs the next start the computation
+        log.info("the price badge's table was not stored: %s", exc)
+
+
+def remembered(models: Mapping[str, Sequence[str]], inputs: Any,
+               compute: Callable[[], dict[str, Any]], host: Host | None = None) -> dict[str, Any]:
+    """The stored table when its fingerprint matches, else `compute()` (then stored)."""
+    if host is None:
+        from apiedit.host import default_host
+
+        host = default_host()
+    key = fingerprint(models, inputs, host)
+    table = _load(key)
+    if table is None:
+        table = compute()
+        _save(key, table)
+    return table
