@@ -1,6 +1,6 @@
 """Every figure of "fast where users wait", measured side by side in one run, with its target.
 
-    python benchmarks/run.py [--runs 7] [--only overhead,upload,parallel,tasks,conversation,startup]
+    python benchmarks/run.py [--runs 7] [--only overhead,upload,parallel,tasks,conversation,startup,comfyui]
 
 Run it with the development environment's interpreter (`.venv/bin/python benchmarks/run.py`).
 Each figure interleaves its cases (client, floor, client, floor, ...) against the plugins'
@@ -580,8 +580,89 @@ def fig_startup(runs: int) -> None:
     row(figure, "wire modules / SDKs imported by the schema data", loaded or "none", "", "none")
 
 
+def _comfyui_033() -> tuple[str, str] | str:
+    """(ComfyUI folder, its venv's Python) of the test ComfyUI 0.33 with this pack installed,
+    or why it cannot be used."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    home = os.environ.get("APIEDIT_COMFYUI_033_HOME") or os.path.join(root, ".cache", "comfyui-0.33.0")
+    python = os.path.join(home, "venv", "bin", "python")
+    if not os.path.exists(os.path.join(home, ".ready")):
+        return (f"no ComfyUI 0.33 at {home}: `python tests/comfyui/setup_comfyui.py --version 0.33.0` "
+                "(or any run of the ComfyUI tests) makes it")
+    probe = "import importlib.metadata as m; print(len(m.entry_points(group='apiedit')))"
+    found = subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip()
+    if not found.isdigit() or int(found) < 5:  # the pack as ComfyUI-Manager installs it
+        sys.path.insert(0, os.path.join(root, "tests", "comfyui"))
+        from harness import ComfyEnv, install_pack_requirements
+
+        print("  installing the pack into ComfyUI 0.33's venv (as the ComfyUI tests do)", flush=True)
+        install_pack_requirements(ComfyEnv(__import__("pathlib").Path(home), "0.33.0"), root)
+    return os.path.join(home, "ComfyUI"), python
+
+
+def fig_comfyui(runs: int) -> None:
+    """ComfyUI 0.33 itself loading the pack (`benchmarks/comfy_schema_child.py`): the import,
+    `comfy_entrypoint` and both nodes' schemas (price badge included), after everything ComfyUI
+    loads before custom nodes, against a one-node pack loaded the same way."""
+    figure = "3. ComfyUI 0.33 start: the pack as ComfyUI loads it"
+    print(f"\n{figure}")
+    found = _comfyui_033()
+    if isinstance(found, str):
+        print(f"  skipped: {found}")
+        return
+    comfy_dir, python = found
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    plugins = sorted(os.path.join(root, "plugins", p) for p in os.listdir(os.path.join(root, "plugins")))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [os.path.join(root, "core"), os.path.join(root, "comfy"), *plugins,
+         os.path.join(os.path.dirname(comfy_dir), "shim")])}  # the working tree's code first
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    child = os.path.join(root, "benchmarks", "comfy_schema_child.py")
+    results: dict[str, list[dict[str, Any]]] = {}
+
+    def run_child(case: str, home: str, *extra: str) -> None:
+        out = subprocess.run([python, child, root, "--home", home, *extra], cwd=comfy_dir, env=env,
+                             capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError(f"{child} failed: {out.stderr[-2000:]}")
+        results.setdefault(case, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    with tempfile.TemporaryDirectory() as kept, tempfile.TemporaryDirectory() as fresh:
+        counter = iter(range(10**6))
+        cases = {
+            "later start (badge table stored)": lambda: run_child("later", kept),
+            "first start after an install": lambda: run_child("first", os.path.join(fresh, str(next(counter)))),
+            "first start, no bytecode": lambda: run_child(
+                "cold", os.path.join(fresh, str(next(counter))), "--cold"),
+        }
+        interleave(cases, runs)  # the warm-up round stores the badge's table in `kept`
+        for case in results:
+            del results[case][0]  # the warm-up round's
+
+    def median(case: str, field: str) -> float:
+        return statistics.median(r[field] for r in results[case])
+
+    floors = [r["floor_load_ms"] for rs in results.values() for r in rs]
+    floor = statistics.median(floors)
+    row(figure, "a one-node V3 pack (floor)", f"{floor:.1f} ms ({min(floors):.1f}-{max(floors):.1f})")
+    targets = {"later": "≤ 25 ms over the floor", "first": "(computes the badge's table)",
+               "cold": "≤ 60 ms over the floor"}
+    for case, name in (("later", "this pack, a later start"), ("first", "this pack, first start after an install"),
+                       ("cold", "this pack, first start without bytecode")):
+        samples = [r["pack_load_ms"] for r in results[case]]
+        value = (f"{statistics.median(samples):.1f} ms ({min(samples):.1f}-{max(samples):.1f}), "
+                 f"CPU {median(case, 'pack_load_cpu_ms'):.0f} ms")
+        row(figure, name, value, f"+{statistics.median(samples) - floor:.0f} ms", targets[case])
+    for field, name in (("first_info_ms", "first /object_info of the node"),
+                        ("second_info_ms", "second /object_info (ComfyUI's own work)")):
+        row(figure, name, f"{median('later', field):.1f} ms", "", "")
+    loaded = sorted({m for rs in results.values() for r in rs for m in r["loaded"]})
+    row(figure, "wire modules / SDKs the load imported", ", ".join(loaded) or "none", "", "none")
+
+
 FIGURES = {"overhead": fig_overhead, "upload": fig_upload, "parallel": fig_parallel,
-           "tasks": fig_tasks, "conversation": fig_conversation, "startup": fig_startup}
+           "tasks": fig_tasks, "conversation": fig_conversation, "startup": fig_startup,
+           "comfyui": fig_comfyui}
 
 
 def _cache_bytecode() -> None:
