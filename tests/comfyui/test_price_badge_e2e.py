@@ -70,6 +70,35 @@ def test_object_info_carries_the_badge_on_033_and_none_on_0375(server) -> None:
     assert SENTINEL_KEY not in json.dumps(info)
 
 
+def test_a_later_start_reads_the_stored_table_and_only_under_its_own_key(pack_install, emulators) -> None:
+    """ComfyUI builds the badge while it loads the pack; from the second start on the table
+    comes from apiedit's cache folder (`badge_store`), the same as computed. A file written
+    under another fingerprint (another plugin version, model list or inputs) is not used."""
+    if pack_install.env.version != "0.33.0":
+        pytest.skip("ComfyUI 0.3.75 has no price badges")
+    env = provider_env(emulators, SENTINEL_KEY)
+    with ComfyServer(pack_install.env, REPO, extra_env=env, pack_name="apiedit") as comfy:
+        computed = node_info(comfy)["price_badge"]["expr"]
+        [stored] = list(comfy.base.rglob("comfy-price-badge.json"))
+        data = json.loads(stored.read_text(encoding="utf-8"))
+        assert data["table"]["openai"]["gpt-image-1.5"]["p"]  # the priced model's figures
+        comfy.restart()
+        assert node_info(comfy)["price_badge"]["expr"] == computed
+
+        marked = json.loads(json.dumps(data))
+        entry = marked["table"]["openai"]["gpt-image-1.5"]
+        entry["p"] = {k: [7.77, 7.77, "USD"] for k in entry["p"]}
+        assert "7.77" not in computed
+        stored.write_text(json.dumps(marked), encoding="utf-8")
+        comfy.restart()
+        assert "7.77" in node_info(comfy)["price_badge"]["expr"]  # read, not priced again
+
+        stored.write_text(json.dumps({**marked, "key": "0" * 64}), encoding="utf-8")
+        comfy.restart()
+        assert node_info(comfy)["price_badge"]["expr"] == computed
+        assert json.loads(stored.read_text(encoding="utf-8"))["key"] == data["key"]
+
+
 # ---- the badge as 0.33's frontend shows it ------------------------------------------------------
 
 @pytest.fixture(scope="module", params=["classic", "nodes2"])
