@@ -42,13 +42,13 @@ def _stat(path: str) -> list[Any]:
 
 def fingerprint(models: Mapping[str, Sequence[str]], inputs: Any, host: Host) -> str:
     """A digest of the table's inputs, the plugins' code and core's pricing code."""
-    import apiedit.pricing
-    import apiedit.types
+    from importlib.util import find_spec
 
     records = {r.name: [r.distribution, r.version] for r in host.records()}
     code = {provider: [records.get(provider), [_stat(f) for f in host.plugin_files(provider)]]
             for provider in sorted(models)}
-    core = [_stat(m.__file__ or "") for m in (apiedit.pricing, apiedit.types)]
+    # found, not imported: the later start that reads the table never needs the pricing code
+    core = [_stat(getattr(find_spec(m), "origin", None) or m) for m in ("apiedit.pricing", "apiedit.types")]
     text = json.dumps([FORMAT, models, inputs, code, core], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
