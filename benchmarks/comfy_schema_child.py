@@ -5,6 +5,7 @@ Run by `run.py` with the test ComfyUI's own Python, in its folder, with the repo
 tree's, while the plugins' entry points come from the copy installed in that venv):
 
     venv/bin/python comfy_schema_child.py REPO --home DIR [--cold] [--profile FILE]
+                                          [--gemini BASE_URL MODEL IMAGE]
 
 It does what ComfyUI's `main.py` does before custom nodes (parse `--cpu`, import `execution`,
 `server` and `nodes`, load the public APIs, the built-in extra nodes and API nodes), then loads
@@ -16,7 +17,10 @@ badge's table included). Then the first and second `GET_NODE_INFO_V1` of the mai
 everything imported after the preload (a first start after an install or an update);
 `--home DIR` holds apiedit's key, cache and data folders (an empty one is a first start: the
 price badge's table is not stored yet; `badge_store`); `--profile FILE` writes cProfile
-statistics of this pack's load to FILE.
+statistics of this pack's load to FILE; `--gemini` then times three Gemini edits of IMAGE (a
+PNG file) against an emulator at BASE_URL, as the node makes them (`Host.edit`, the default
+transport): the first call in the process against the next two (figure 1's first-call target,
+here with everything ComfyUI itself has imported).
 
 Prints one JSON line: wall and CPU (thread) milliseconds of each step, and which plugin wire
 modules or provider SDKs the load imported (none is the target).
@@ -88,6 +92,7 @@ def main() -> None:
     cold = "--cold" in sys.argv[2:]
     profile = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
     home = sys.argv[sys.argv.index("--home") + 1]
+    gemini = sys.argv[sys.argv.index("--gemini") + 1:][:3] if "--gemini" in sys.argv else None
     for var in ("CONFIG", "CACHE", "DATA"):
         os.environ[f"APIEDIT_{var}_DIR"] = os.path.join(home, var.lower())
     sys.path.insert(0, os.getcwd())
@@ -129,14 +134,32 @@ def main() -> None:
     loaded = sorted(m for m in set(sys.modules) - before
                     if m.endswith((".wire", ".transport", ".client")) and not m.startswith("apiedit.")
                     or m.startswith(("google.genai", "openai")))
+    calls = _gemini_calls(gemini) if gemini else []
     print(json.dumps({
         "floor_load_ms": floor_ms, "floor_load_cpu_ms": floor_cpu,
         "pack_load_ms": pack_ms, "pack_load_cpu_ms": pack_cpu,
         "first_info_ms": first_ms, "first_info_cpu_ms": first_cpu,
         "second_info_ms": second_ms, "second_info_cpu_ms": second_cpu,
         "price_badge": bool(info.get("price_badge")), "info_bytes": len(json.dumps(info)),
-        "loaded": loaded,
+        "loaded": loaded, "gemini_calls_ms": calls,
     }))
+
+
+def _gemini_calls(args: list[str]) -> list[float]:
+    """Wall milliseconds of three identical Gemini edits, the first one first in the process."""
+    from apiedit import EditRequest, ImageData
+    from apiedit.host import default_host
+
+    base_url, model, image = args
+    with open(image, "rb") as f:
+        request = EditRequest(model=model, prompt="make it evening", images=(ImageData(f.read()),))
+
+    def call() -> None:
+        result = default_host().edit("gemini", request, api_key="sk-SENTINEL-benchmark-0000",
+                                     base_url=base_url)
+        assert len(result.images) == 1
+
+    return [_timed(call)[1] for _ in range(3)]
 
 
 if __name__ == "__main__":
