@@ -74,15 +74,17 @@ def _preload() -> None:
 
     comfy.options.enable_args_parsing()
     sys.argv = [sys.argv[0], "--cpu"]
-    import execution  # noqa: F401
-    import nodes
+    import utils.extra_config  # noqa: F401  (main.py's first imports: ComfyUI's utils package
+    import execution  # noqa: F401            before execution puts comfy/, with its utils.py, first)
     import server
+    import nodes
     from aiohttp import web
 
     # The pack registers its routes on the running server's table; none is running here.
     server.PromptServer.instance = SimpleNamespace(routes=web.RouteTableDef())
     loop = asyncio.get_event_loop()
-    loop.run_until_complete(nodes.init_public_apis())
+    if hasattr(nodes, "init_public_apis"):
+        loop.run_until_complete(nodes.init_public_apis())
     loop.run_until_complete(nodes.init_builtin_extra_nodes())
     loop.run_until_complete(nodes.init_builtin_api_nodes())
 
