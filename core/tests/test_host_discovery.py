@@ -98,6 +98,17 @@ def test_broken_plugins_are_listed_and_the_others_load(site: Path) -> None:
     assert {r.name for r in host.failures()} == {"broken", "noedit"}
 
 
+def test_plugin_files_are_the_files_beside_the_plugins_module(site: Path) -> None:
+    """What a cache of computed answers (the ComfyUI price badge) stats to notice a change."""
+    host = only_fakes()
+    files = host.plugin_files("good")
+    module = Path(sys.modules["fake_good"].__file__ or "")  # an earlier test's site may hold it
+    assert module.name == "fake_good.py" and str(module) in files
+    assert sorted(files) == sorted(str(p) for p in module.parent.glob("*.py"))
+    with pytest.raises(UnknownProviderError):
+        host.plugin_files("broken")  # a failed plugin serves nothing
+
+
 def test_a_load_failure_is_logged_once(site: Path, caplog: pytest.LogCaptureFixture) -> None:
     host = only_fakes()
     host.records()
