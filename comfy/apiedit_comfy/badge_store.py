@@ -6,8 +6,9 @@ only when a plugin, a model list or the node's inputs change. It is kept in the 
 (`APIEDIT_CACHE_DIR`, safe to delete) under a fingerprint of everything it is computed from:
 the node's model lists and inputs (what the caller passes), and for each provider its plugin's
 distribution version and the size and modification time of the files beside its module (its
-price and model tables), plus core's pricing code. Anything else recomputes it and replaces the
-file; an unreadable or foreign file is ignored, never trusted.
+price and model tables), plus core's pricing code and the badge's own rules (`price_badge.py`).
+Anything else recomputes it and replaces the file; an unreadable or foreign file is ignored,
+never trusted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = ["FILE_NAME", "fingerprint", "remembered"]
 
 FORMAT = 1  # bump when the table's shape changes
 FILE_NAME = "comfy-price-badge.json"
+_PRICE_BADGE_FILE = os.path.join(os.path.dirname(__file__), "price_badge.py")
 
 
 def _stat(path: str) -> list[Any]:
@@ -47,8 +49,10 @@ def fingerprint(models: Mapping[str, Sequence[str]], inputs: Any, host: Host) ->
     records = {r.name: [r.distribution, r.version] for r in host.records()}
     code = {provider: [records.get(provider), [_stat(f) for f in host.plugin_files(provider)]]
             for provider in sorted(models)}
-    # found, not imported: the later start that reads the table never needs the pricing code
-    core = [_stat(getattr(find_spec(m), "origin", None) or m) for m in ("apiedit.pricing", "apiedit.types")]
+    # found, not imported: the later start that reads the table never needs the pricing code;
+    # the badge's own rules (price_badge.py) too, so upgrading only this pack recomputes it
+    code_files = [getattr(find_spec(m), "origin", None) or m for m in ("apiedit.pricing", "apiedit.types")]
+    core = [_stat(f) for f in (*code_files, _PRICE_BADGE_FILE)]
     text = json.dumps([FORMAT, models, inputs, code, core], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

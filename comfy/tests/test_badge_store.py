@@ -67,10 +67,24 @@ def test_a_changed_plugin_file_computes_it_again(host: Host, tmp_path: Path,
     assert compute.calls == 2
 
 
+def test_new_badge_rules_compute_it_again(host: Host, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading only the node pack (its price_badge.py) must not serve the old table."""
+    rules = tmp_path / "price_badge.py"
+    rules.write_text("QUALITIES = ('low', 'high')\n", encoding="utf-8")
+    monkeypatch.setattr(badge_store, "_PRICE_BADGE_FILE", str(rules))
+    compute = Counting()
+    badge_store.remembered(MODELS, [OPTIONS], compute, host)
+    rules.write_text("QUALITIES = ('low', 'medium', 'high')\n", encoding="utf-8")
+    badge_store.remembered(MODELS, [OPTIONS], compute, host)
+    assert compute.calls == 2
+
+
 def test_the_fingerprint_covers_the_real_plugins_price_tables(host: Host) -> None:
     files = host.plugin_files("openai")
     assert any(f.endswith(os.path.join("apiedit_openai", "prices.py")) for f in files)
     assert any(f.endswith(os.path.join("apiedit_openai", "sizes.py")) for f in files)
+    assert os.path.samefile(badge_store._PRICE_BADGE_FILE, price_badge.__file__)
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"key": "other", "table": {}}', "[1, 2]"])
@@ -85,8 +99,7 @@ def test_an_unreadable_or_foreign_file_is_never_trusted(host: Host, apiedit_home
     assert json.loads(stored.read_text(encoding="utf-8"))["table"] == table
 
 
-def test_a_read_only_cache_still_gives_the_table(host: Host, apiedit_home: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_only_cache_still_gives_the_table(host: Host, apiedit_home: Path) -> None:
     (apiedit_home / "cache").write_text("a file where the folder should be", encoding="utf-8")
     compute = Counting()
     assert "openai" in badge_store.remembered(MODELS, [OPTIONS], compute, host)
