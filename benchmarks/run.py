@@ -580,30 +580,29 @@ def fig_startup(runs: int) -> None:
     row(figure, "wire modules / SDKs imported by the schema data", loaded or "none", "", "none")
 
 
-# The tests' ComfyUI installs (tests/comfyui/setup_comfyui.py): version -> (env var, folder).
-_COMFYUI_HOMES = {"0.33.0": ("APIEDIT_COMFYUI_033_HOME", "comfyui-0.33.0"),
-                  "0.3.75": ("APIEDIT_COMFYUI_HOME", "comfyui")}
+COMFYUI_VERSIONS = ("0.33.0", "0.3.75")  # the two the pack supports (tests/comfyui/setup_comfyui.py)
 
 
 def _comfyui(version: str) -> tuple[str, str] | str:
     """(ComfyUI folder, its venv's Python) of the tests' ComfyUI `version` with this pack
     installed, or why it cannot be used."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    variable, folder = _COMFYUI_HOMES[version]
-    home = os.environ.get(variable) or os.path.join(root, ".cache", folder)
-    python = os.path.join(home, "venv", "bin", "python")
-    if not os.path.exists(os.path.join(home, ".ready")):
+    sys.path.insert(0, os.path.join(root, "tests", "comfyui"))
+    import setup_comfyui
+    from harness import ComfyEnv, install_pack_requirements
+
+    home = setup_comfyui.default_home(version)
+    recipe = setup_comfyui.RECIPE if version == "0.3.75" else setup_comfyui.RECIPE_033
+    if not setup_comfyui.is_ready(home, recipe):
         return (f"no ComfyUI {version} at {home}: `python tests/comfyui/setup_comfyui.py --version "
                 f"{version}` (or any run of the ComfyUI tests) makes it")
+    env = ComfyEnv(home, version)
     probe = "import importlib.metadata as m; print(len(m.entry_points(group='apiedit')))"
-    found = subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip()
+    found = subprocess.run([str(env.python), "-c", probe], capture_output=True, text=True).stdout.strip()
     if not found.isdigit() or int(found) < 5:  # the pack as ComfyUI-Manager installs it
-        sys.path.insert(0, os.path.join(root, "tests", "comfyui"))
-        from harness import ComfyEnv, install_pack_requirements
-
         print(f"  installing the pack into ComfyUI {version}'s venv (as the ComfyUI tests do)", flush=True)
-        install_pack_requirements(ComfyEnv(__import__("pathlib").Path(home), version), root)
-    return os.path.join(home, "ComfyUI"), python
+        install_pack_requirements(env, root)
+    return str(env.comfyui_dir), str(env.python)
 
 
 def fig_comfyui(runs: int) -> None:
@@ -615,7 +614,7 @@ def fig_comfyui(runs: int) -> None:
     emulator = emulator_for(spec)
     canned(emulator, spec, json.dumps(spec["answer"](png_bytes(photo(1024, 1)), spec["model"])).encode())
     try:
-        for version in _COMFYUI_HOMES:
+        for version in COMFYUI_VERSIONS:
             _comfyui_start(version, runs, spec, emulator)
     finally:
         emulator.stop()
