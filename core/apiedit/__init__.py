@@ -11,7 +11,7 @@ through the `apiedit` entry-point group on first use.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .errors import (
     ApiEditError,
@@ -33,17 +33,19 @@ from .errors import (
     UnknownProviderError,
     UnsupportedFeatureError,
 )
-from .hookspecs import hookimpl
-from .types import (
-    Capability,
-    ConversationMode,
-    EditRequest,
-    EditResult,
-    ImageData,
-    ModelInfo,
-    ProviderInfo,
-    Turn,
-)
+
+if TYPE_CHECKING:
+    from .hookspecs import hookimpl
+    from .types import (
+        Capability,
+        ConversationMode,
+        EditRequest,
+        EditResult,
+        ImageData,
+        ModelInfo,
+        ProviderInfo,
+        Turn,
+    )
 
 __version__ = "0.1.0"
 API_VERSION = 1
@@ -93,7 +95,13 @@ __all__ = [
 ]
 
 
+# Imported on first use: the record types (attrs writes their methods, ~12 ms) and `hookimpl`
+# (pluggy) are not needed by callers that only read settings or paths, such as ComfyUI's start
+# when it builds the node from its stored schema data (`apiedit_comfy.schema_data`).
 _LAZY = {
+    **dict.fromkeys(("Capability", "ConversationMode", "EditRequest", "EditResult", "ImageData",
+                     "ModelInfo", "ProviderInfo", "Turn"), "apiedit.types"),
+    "hookimpl": "apiedit.hookspecs",
     "Conversation": "apiedit.conversation",
     "CostEstimate": "apiedit.pricing",
     "Price": "apiedit.pricing",
@@ -103,8 +111,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """`apiedit.Conversation` (and the pricing names) are imported on first use, so
-    `import apiedit` needs no sqlite3 and loads no host."""
+    """`apiedit.Conversation`, the pricing names, the record types and `hookimpl` are imported
+    on first use, so `import apiedit` needs no sqlite3, attrs or pluggy and loads no host."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'apiedit' has no attribute {name!r}")
@@ -184,6 +192,8 @@ def edit(
     `cache=False` (or `APIEDIT_RESULT_CACHE=0`) always asks, `cache=True` caches unseeded
     requests too.
     """
+    from .types import EditRequest, ImageData
+
     if request is None:
         from .images import sniff_mime
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import ConfigurationError, UntrustedBaseURLError
 from .origins import display_url, origin_of
-from .paths import config_dir
+from .paths import key_file
 from .redact import get_logger, register_secret
 from .types import ProviderInfo
 
@@ -41,7 +41,6 @@ __all__ = [
     "untrust_base_url",
 ]
 
-KEY_FILE_NAME = "keys.json"
 log = get_logger("apiedit.keys")
 
 
@@ -62,10 +61,6 @@ def check_key(key: str, label: str, provider: str) -> str:
                 provider=provider,
             )
     return key
-
-
-def key_file() -> Path:
-    return config_dir() / KEY_FILE_NAME
 
 
 def _secure(path: Path, *, writing: bool = False) -> None:

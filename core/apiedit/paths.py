@@ -10,10 +10,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["PROVIDERS_FILE_ENV", "cache_dir", "config_dir", "data_dir", "providers_file"]
+__all__ = ["KEY_FILE_NAME", "PROVIDERS_FILE_ENV", "cache_dir", "config_dir", "data_dir", "key_file",
+           "providers_file"]
 
 _APP = "apiedit"
 PROVIDERS_FILE_ENV = "APIEDIT_PROVIDERS_FILE"
+KEY_FILE_NAME = "keys.json"
 
 
 def _dir(env_var: str, kind: str) -> Path:
@@ -42,6 +44,11 @@ def config_dir() -> Path:
 def cache_dir() -> Path:
     """Model-list caches; safe to delete (`APIEDIT_CACHE_DIR`)."""
     return _dir("APIEDIT_CACHE_DIR", "cache")
+
+
+def key_file() -> Path:
+    """The key file (`apiedit.keys` reads and writes it; mode 0600)."""
+    return config_dir() / KEY_FILE_NAME
 
 
 def data_dir() -> Path:
