@@ -42,21 +42,16 @@ from comfy_api.latest import io
 
 from apiedit.errors import InvalidInputError
 from apiedit.redact import get_logger
-from apiedit.types import Capability, ModelInfo
+
+# which knobs each model takes (plain data, kept with the stored schema data); re-exported
+from .knobs import (ANY_MODEL, ASPECT_RATIOS, DEFAULT, EVERY_KNOB, IMAGE_PORTS, MAX_COUNT,  # noqa: F401
+                    MAX_IMAGES, MAX_SEED, RESOLUTIONS, SIZES, Knobs, knobs_of, model_knobs,
+                    price_options)
 
 log = get_logger("apiedit.comfy")
 
 ADAPTIVE = hasattr(io, "DynamicCombo") and hasattr(io, "Autogrow")
-DEFAULT = "provider default"  # what an empty combo value reads as
-ANY_MODEL = "(any model: type its id in Model override)"
-IMAGE_PORTS = ("image1", "image2", "image3", "image4")  # the flat schema's, and the minimum
-MAX_IMAGES = 16  # OpenAI gpt-image's cap, the largest in the tables
-ASPECT_RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-RESOLUTIONS = ["1K", "2K", "4K"]
-SIZES = ["auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792",
-         "512x512", "256x256", "1328x1328", "1664x928", "928x1664", "2048x2048"]
-MAX_SEED = 2**31 - 1
-MAX_COUNT = 10
+NO_PROVIDER = "(no provider installed)"
 CHOICES = ("size", "aspect_ratio", "resolution")  # combos whose "" reads DEFAULT
 # name: (lowest, highest) of the numeric inputs; checked again after flattening because a flat
 # value on 0.33 arrives through accept_all_inputs, which ComfyUI does not check
@@ -155,109 +150,45 @@ def _watermark() -> io.Input:
                             optional=True, tooltip="Ask for the provider's watermark, where supported.")
 
 
-# ---- which knobs a model takes ------------------------------------------------------------
+# ---- a model's option ----------------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class Knobs:
-    """The inputs one model honours (what its adaptive option shows)."""
-
-    images: int = MAX_IMAGES  # 0 = no image inputs
-    mask: bool = True
-    negative_prompt: bool = True
-    seed: bool = True
-    strength: bool = True
-    guidance: bool = True
-    steps: bool = True
-    sizes: tuple[str, ...] = tuple(SIZES)  # () = no size input
-    aspect_ratios: tuple[str, ...] = tuple(ASPECT_RATIOS)
-    resolutions: tuple[str, ...] = tuple(RESOLUTIONS)
-    count: int = MAX_COUNT  # 1 = no count input
-    watermark: bool = True
-
-    def inputs(self) -> list[io.Input]:
-        """The option's inputs, in the flat schema's order."""
-        out: list[io.Input] = []
-        if self.images:
-            out.append(io.Autogrow.Input(
-                "images", display_name=LABELS["images"], optional=True,
-                tooltip=f"Input images (up to {self.images}); a new socket appears as one is connected.",
-                template=io.Autogrow.TemplateNames(
-                    image_input("image"), names=[f"image{i}" for i in range(1, self.images + 1)], min=0)))
-        if self.mask:
-            out.append(mask_input())
-        if self.negative_prompt:
-            out.append(_negative_prompt())
-        if self.seed:
-            out.append(_seed())
-        for present, factory in ((self.strength, _strength), (self.guidance, _guidance),
-                                 (self.steps, _steps)):
-            if present:
-                out.append(factory())
-        if self.sizes:
-            out.append(_size(list(self.sizes)))
-        if self.aspect_ratios:
-            out.append(_aspect_ratio(list(self.aspect_ratios)))
-        if self.resolutions:
-            out.append(_resolution(list(self.resolutions)))
-        if self.count > 1:
-            out.append(_count(self.count))
-        if self.watermark:
-            out.append(_watermark())
-        return out
-
-
-EVERY_KNOB = Knobs()
-
-
-def knobs_of(info: ModelInfo) -> Knobs:
-    """What the model's table entry says it honours; every knob when the entry is a guess."""
-    if not info.verified:
-        return EVERY_KNOB
-    caps = info.capabilities
-    takes_images = bool(caps & (Capability.EDIT | Capability.MULTI_IMAGE))
-    # sizes empty = any size; a model that names neither ratios nor tiers takes a size
-    any_size = not info.sizes and not info.aspect_ratios and not info.resolutions
-    return Knobs(
-        images=max(len(IMAGE_PORTS), min(info.max_input_images, MAX_IMAGES)) if takes_images else 0,
-        mask=Capability.MASK in caps,
-        negative_prompt=Capability.NEGATIVE_PROMPT in caps,
-        seed=Capability.SEED in caps,
-        strength=Capability.STRENGTH in caps,
-        guidance=Capability.GUIDANCE in caps,
-        steps=Capability.STEPS in caps,
-        sizes=tuple(SIZES) if any_size else tuple(info.sizes),
-        aspect_ratios=tuple(info.aspect_ratios),
-        resolutions=tuple(info.resolutions),
-        count=max(1, min(info.max_n, MAX_COUNT)),
-        watermark=Capability.WATERMARK in caps,
-    )
-
-
-def model_knobs(models: list[tuple[str, ModelInfo | None]]) -> dict[str, Knobs]:
-    """Each listed id's knobs (first listed first), then `ANY_MODEL` with every knob.
-
-    An id two providers list with different limits gets every knob (the node cannot know which
-    provider will be picked when the page shows it)."""
-    knobs: dict[str, Knobs] = {}
-    for model_id, info in models:
-        found = knobs_of(info) if info is not None else EVERY_KNOB
-        knobs[model_id] = found if knobs.get(model_id, found) == found else EVERY_KNOB
-    knobs[ANY_MODEL] = EVERY_KNOB
-    return knobs
-
-
-def price_options(knobs: Knobs) -> dict[str, list[str]]:
-    """The values of one model's size / aspect ratio / resolution inputs, as its option shows
-    them: the price badge prices the model at these only (a knob it lacks is never sent)."""
-    shown = {"size": knobs.sizes, "aspect_ratio": knobs.aspect_ratios, "resolution": knobs.resolutions}
-    return {name: [DEFAULT, *values] for name, values in shown.items() if values}
+def knob_inputs(knobs: Knobs) -> list[io.Input]:
+    """One model's option inputs (what its knobs say), in the flat schema's order."""
+    out: list[io.Input] = []
+    if knobs.images:
+        out.append(io.Autogrow.Input(
+            "images", display_name=LABELS["images"], optional=True,
+            tooltip=f"Input images (up to {knobs.images}); a new socket appears as one is connected.",
+            template=io.Autogrow.TemplateNames(
+                image_input("image"), names=[f"image{i}" for i in range(1, knobs.images + 1)], min=0)))
+    if knobs.mask:
+        out.append(mask_input())
+    if knobs.negative_prompt:
+        out.append(_negative_prompt())
+    if knobs.seed:
+        out.append(_seed())
+    for present, factory in ((knobs.strength, _strength), (knobs.guidance, _guidance),
+                             (knobs.steps, _steps)):
+        if present:
+            out.append(factory())
+    if knobs.sizes:
+        out.append(_size(list(knobs.sizes)))
+    if knobs.aspect_ratios:
+        out.append(_aspect_ratio(list(knobs.aspect_ratios)))
+    if knobs.resolutions:
+        out.append(_resolution(list(knobs.resolutions)))
+    if knobs.count > 1:
+        out.append(_count(knobs.count))
+    if knobs.watermark:
+        out.append(_watermark())
+    return out
 
 
 def model_input(knobs: dict[str, Knobs], tooltip: str) -> io.Input:
     """The adaptive `model` input: one option per id of `model_knobs`, in its order."""
     return io.DynamicCombo.Input(
         "model", display_name=LABELS["model"], tooltip=tooltip,
-        options=[io.DynamicCombo.Option(key, k.inputs()) for key, k in knobs.items()])
+        options=[io.DynamicCombo.Option(key, knob_inputs(k)) for key, k in knobs.items()])
 
 
 def flat_knob_inputs() -> list[io.Input]:
