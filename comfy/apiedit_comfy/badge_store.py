@@ -16,16 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from apiedit.redact import get_logger
+from .stored import file_stat, write_json
 
 if TYPE_CHECKING:
     from apiedit.host import Host
-
-log = get_logger("apiedit.comfy")
 
 __all__ = ["FILE_NAME", "fingerprint", "remembered"]
 
@@ -34,25 +31,17 @@ FILE_NAME = "comfy-price-badge.json"
 _PRICE_BADGE_FILE = os.path.join(os.path.dirname(__file__), "price_badge.py")
 
 
-def _stat(path: str) -> list[Any]:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return [path, None]
-    return [path, found.st_size, found.st_mtime_ns]
-
-
 def fingerprint(models: Mapping[str, Sequence[str]], inputs: Any, host: Host) -> str:
     """A digest of the table's inputs, the plugins' code and core's pricing code."""
     from importlib.util import find_spec
 
     records = {r.name: [r.distribution, r.version] for r in host.records()}
-    code = {provider: [records.get(provider), [_stat(f) for f in host.plugin_files(provider)]]
+    code = {provider: [records.get(provider), [file_stat(f) for f in host.plugin_files(provider)]]
             for provider in sorted(models)}
     # found, not imported: the later start that reads the table never needs the pricing code;
     # the badge's own rules (price_badge.py) too, so upgrading only this pack recomputes it
     code_files = [getattr(find_spec(m), "origin", None) or m for m in ("apiedit.pricing", "apiedit.types")]
-    core = [_stat(f) for f in (*code_files, _PRICE_BADGE_FILE)]
+    core = [file_stat(f) for f in (*code_files, _PRICE_BADGE_FILE)]
     text = json.dumps([FORMAT, models, inputs, code, core], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -75,20 +64,7 @@ def _load(key: str) -> dict[str, Any] | None:
 
 
 def _save(key: str, table: dict[str, Any]) -> None:
-    """Written to a temporary file and renamed: two ComfyUI processes never read half a file."""
-    path = _path()
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".price-badge-", dir=os.path.dirname(path))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"key": key, "table": table}, f, ensure_ascii=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:  # a read-only cache only costs the next start the computation
-        log.info("the price badge's table was not stored: %s", exc)
+    write_json(_path(), {"key": key, "table": table}, "the price badge's table")
 
 
 def remembered(models: Mapping[str, Sequence[str]], inputs: Any,
