@@ -133,3 +133,32 @@ def test_what_start_up_may_need_is_imported_only_when_needed(tmp_path: Path) -> 
     data = _schema_data(env, ON_DEMAND)
     assert "acme-relay" in data["providers"]  # type: ignore[operator]
     assert {"apiedit.providers_file", "tomllib"} <= set(data["loaded"])  # type: ignore[arg-type]
+
+
+# A later ComfyUI start: the nodes' schema data comes from the cache folder (`schema_data`).
+_STORED_START = """
+import json, sys
+import apiedit_comfy
+from apiedit_comfy import schema_data
+data = schema_data.current()
+plugins = sorted({m.split(".")[0] for m in sys.modules if m.startswith("apiedit_")} - {"apiedit_comfy"})
+core = sorted(m for m in ("apiedit.host", "apiedit.types", "apiedit.pricing", "pluggy", "attrs") if m in sys.modules)
+print(json.dumps({"data": data.to_json(), "plugins": plugins, "core": core}))
+"""
+
+
+def test_a_later_start_builds_the_schema_data_without_core_or_any_plugin(tmp_path: Path) -> None:
+    """The first start computes and stores it (loading the plugins); the next one reads it and
+    imports no plugin, neither core's host nor its record types, pluggy or attrs (target 3)."""
+    env = _env(tmp_path)
+
+    def start() -> dict[str, object]:
+        out = subprocess.run([sys.executable, "-c", _STORED_START], env=env, capture_output=True,
+                             text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first = start()
+    assert {"apiedit_openai", "apiedit_gemini"} <= set(first["plugins"])  # type: ignore[arg-type]
+    later = start()
+    assert later["data"] == first["data"]
+    assert later["plugins"] == [] and later["core"] == []

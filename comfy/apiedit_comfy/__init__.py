@@ -2,7 +2,8 @@
 
 The repository root's `__init__.py` re-exports `comfy_entrypoint` and `WEB_DIRECTORY` from
 here, so there is exactly one apiedit host per ComfyUI process. Importing this module imports
-no provider plugin and no torch; plugins load on the first `/object_info`.
+no provider plugin and no torch. The nodes' schemas come from stored data when nothing changed
+(`schema_data`); core's host and the plugins load in the background once the server is up.
 """
 
 from __future__ import annotations
@@ -22,10 +23,29 @@ def _register_routes() -> None:
         from server import PromptServer
     except ImportError:  # imported outside a ComfyUI server (tests, tools)
         return
-    if getattr(PromptServer, "instance", None) is not None:
+    server = getattr(PromptServer, "instance", None)
+    if server is not None:
         from .routes import register
 
-        register(PromptServer.instance.routes)
+        register(server.routes)
+        _warm_up_after_start(server)
+
+
+def _warm_up_after_start(server: Any) -> None:
+    """Once the server is up (ComfyUI's start is over), load core and the plugins in the
+    background: the schemas were built from stored data (`schema_data`), and the first queued
+    prompt should not pay for the imports, nor a stale stored list outlive the start."""
+    async def warm_up(_app: Any) -> None:
+        from .schema_data import warm_up
+
+        warm_up()
+
+    try:
+        server.app.on_startup.append(warm_up)
+    except (AttributeError, RuntimeError) as exc:  # no aiohttp app, or it already started
+        from apiedit.redact import get_logger
+
+        get_logger("apiedit.comfy").debug("no warm-up after the server start: %s", exc)
 
 
 _register_routes()

@@ -15,7 +15,6 @@ from apiedit.redact import get_logger, redact
 from apiedit.types import ModelInfo
 
 log = get_logger("apiedit.comfy")
-NO_PROVIDER = "(no provider installed)"
 
 _lock = threading.Lock()
 _models: dict[str, list[ModelInfo]] = {}

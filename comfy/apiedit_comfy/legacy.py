@@ -15,7 +15,7 @@ from comfy_api.latest import io
 
 from apiedit.redact import get_logger
 
-from . import catalog
+from . import schema_data
 from .original_models import ORIGINAL_MODELS, QWEN_EDIT, current_model
 from .node import IMAGE_PORTS, MAX_COUNT, MAX_SEED, APIImageEdit, validate_choice
 
@@ -36,7 +36,7 @@ class APIImageEditNode(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         # today's ids, then the original's (a workflow's saved value stays a listed option)
-        current = [m for m in catalog.all_model_ids() if m != QWEN_EDIT]
+        current = [m for m in schema_data.current().model_ids() if m != QWEN_EDIT]
         models = [QWEN_EDIT, *current,
                   *dict.fromkeys(m for _p, m in ORIGINAL_MODELS if m not in current and m != QWEN_EDIT)]
         return io.Schema(

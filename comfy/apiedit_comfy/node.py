@@ -9,18 +9,21 @@ any kind: keys come from environment variables or the key file (settings dialog 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comfy_api.latest import io
 
 from apiedit.errors import InvalidInputError
-from apiedit.host import default_host
-from apiedit.types import EditRequest, EditResult, ImageData
 
-from . import catalog, schema
+from . import schema, schema_data
 from .price_badge import DIMENSIONS, Widgets, badge_options, cost_info, cost_line
 from .runtime import progress_sender, run_interruptible
-from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
+
+if TYPE_CHECKING:
+    from apiedit.types import ImageData
+
+# Core's host, its record types and the plugins are imported by the first run or queue-time
+# check, not here: ComfyUI's start builds the schema from stored data (`schema_data`).
 
 NODE_ID = "APIImageEdit"
 # re-exported: the legacy node and tests import them from here
@@ -34,24 +37,15 @@ def _options(values: list[str], placeholder: str) -> list[str]:
     return values or [placeholder]
 
 
-def _model_knobs(providers: list[str]) -> dict[str, schema.Knobs]:
-    """Every installed provider's usable models with the knobs each honours (adaptive schema)."""
-    listed: list[tuple[str, Any]] = []
-    for provider in providers:
-        by_id = {m.id: m for m in catalog.models(provider)}
-        listed.extend((i, by_id.get(i)) for i in catalog.usable_model_ids(provider))
-    return schema.model_knobs(listed)
-
-
-def _model_inputs(knobs: dict[str, schema.Knobs] | None) -> list[io.Input]:
-    """`model` and the knobs that depend on it: adaptive where ComfyUI has DynamicCombo
-    (`knobs` from `_model_knobs`, see `schema`), else the flat combo, four image ports, mask
-    and every knob."""
+def _model_inputs(data: schema_data.SchemaData, flat: bool) -> list[io.Input]:
+    """`model` and the knobs that depend on it: adaptive where ComfyUI has DynamicCombo (each
+    usable model with the knobs it honours, see `schema`), else the flat combo (its four image
+    ports, mask and every knob follow in the schema)."""
     tooltip = "The provider's image models; the refresh button asks the provider."
-    if knobs is not None:
-        return [schema.model_input(knobs, tooltip)]
+    if not flat:
+        return [schema.model_input(data.knobs, tooltip)]
     # the first provider's default by rule (newest current model of its recommended family)
-    models = _options(catalog.all_model_ids(), "(no models: pick a provider)")
+    models = _options(data.model_ids(), "(no models: pick a provider)")
     return [io.Combo.Input("model", display_name=LABELS["model"], options=models, default=models[0],
                            tooltip=tooltip)]
 
@@ -61,9 +55,9 @@ class APIImageEdit(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        providers = _options(catalog.provider_ids(), catalog.NO_PROVIDER)
+        data = schema_data.current()
+        providers = _options(data.providers, schema.NO_PROVIDER)
         flat = not schema.ADAPTIVE  # 0.3.x: every knob, always (see `schema`)
-        knobs = None if flat else _model_knobs(providers)
         return io.Schema(
             node_id=NODE_ID,
             display_name="API Image Edit",
@@ -75,8 +69,8 @@ class APIImageEdit(io.ComfyNode):
             ),
             inputs=[
                 io.Combo.Input("provider", display_name=LABELS["provider"], options=providers,
-                               default=providers[0], tooltip=catalog.provider_tooltip()),
-                *_model_inputs(knobs),
+                               default=providers[0], tooltip=data.tooltip),
+                *_model_inputs(data, flat),
                 io.String.Input("prompt", display_name=LABELS["prompt"], multiline=True, default="",
                                 placeholder="Prompt: what to generate, or the edit to make",
                                 tooltip="What to generate, or the edit to make."),
@@ -117,9 +111,10 @@ class APIImageEdit(io.ComfyNode):
             **schema.schema_options(),
             # 0.33: an API node with a price badge (price_badge.py); 0.3.75's Schema has neither
             # (each model priced at the values its own inputs show)
-            **badge_options({"size": [DEFAULT, *SIZES], "aspect_ratio": [DEFAULT, *ASPECT_RATIOS],
+            **badge_options(data.usable,
+                            {"size": [DEFAULT, *SIZES], "aspect_ratio": [DEFAULT, *ASPECT_RATIOS],
                              "resolution": [DEFAULT, *RESOLUTIONS]}, _badge_widgets(),
-                            {i: schema.price_options(k) for i, k in (knobs or {}).items()}),
+                            {} if flat else {i: schema.price_options(k) for i, k in data.knobs.items()}),
         )
 
     @classmethod
@@ -166,6 +161,11 @@ class APIImageEdit(io.ComfyNode):
 
         Everything that blocks (encoding the inputs, the provider call, decoding the answer)
         runs in a worker thread (`runtime.run_interruptible`); ComfyUI's interrupt stops it."""
+        from apiedit.host import default_host
+        from apiedit.types import EditRequest
+
+        from .tensors import batch_to_images, images_to_batch, mask_to_alpha_png
+
         _refuse(validate_choice(provider, model, model_override, count, size, aspect_ratio, resolution))
         hidden = cls.hidden
         node_id = hidden.unique_id if hidden else None
@@ -238,7 +238,10 @@ def validate_choice(provider: str | None, model: Any, model_override: str | None
     `model` may be the adaptive input's nested value (0.33), and the choices may read
     "provider default" or "" (workflows saved before it had a label)."""
     from apiedit.errors import ApiEditError
+    from apiedit.host import default_host
     from apiedit.validation import check_output_options
+
+    from . import catalog
 
     if isinstance(model, dict):
         model = model.get("model")

@@ -5,8 +5,6 @@ No ComfyUI import: the table is checked by a unit test against the installed plu
 
 from __future__ import annotations
 
-from . import catalog
-
 # The original 1.0.5 offered 76 hard-coded model ids (its `get_provider_models`; listed in
 # ../shared/reference/original.md §2.3). Those that are retired, renamed, never were an API id
 # of that provider, or never made images (the original sent them to chat completions, which
@@ -66,6 +64,8 @@ def current_model(provider: str, model: str) -> str:
     """Today's id for a model id of the original on `provider` (the id itself when current)."""
     model = ORIGINAL_MODELS.get((provider, model), model)
     for _ in range(5):  # follow the plugin table's replacements of retired models
+        from . import catalog
+
         info = next((m for m in catalog.models(provider) if m.id == model), None)
         if info is None or not info.retired or not info.replacement:
             break

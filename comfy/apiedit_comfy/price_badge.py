@@ -244,9 +244,9 @@ def badge(models: Mapping[str, Sequence[str]], options: Mapping[str, Sequence[st
             return price_table(models, options, per_model=per_model)
 
         if store:
-            from . import badge_store
+            from .schema_data import badge_table
 
-            table = badge_store.remembered(models, [options, per_model or {}], compute)
+            table = badge_table([models, options, per_model or {}], compute)
         else:
             table = compute()
         text = expression(table, widgets)
@@ -287,19 +287,13 @@ def _tolerant_badge_class() -> Any:
 _cache: dict[str, Any] = {}
 
 
-def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(),
-               per_model: PerModel | None = None) -> Any:
-    """`badge` for every installed provider's usable models (the node's model list). The
-    table is computed only when the lists, the options or a plugin change (~40 ms, paid at
-    ComfyUI's start, which builds the schema; benchmarks/README.md figure 3): kept in memory
-    for the frequent /object_info, and on disk for the next start (`badge_store`)."""
-    from . import catalog
-
-    try:
-        models = {p: catalog.usable_model_ids(p) for p in catalog.provider_ids()}
-    except Exception as exc:  # a broken environment must not break /object_info
-        log.warning("the node's price badge could not list models: %s", exc)
-        return None
+def node_badge(models: Mapping[str, Sequence[str]], options: Mapping[str, Sequence[str]],
+               widgets: Widgets = Widgets(), per_model: PerModel | None = None) -> Any:
+    """`badge` for every installed provider's usable models (the node's model list, provider
+    -> ids). The table is computed only when the lists, the options or a plugin change (~40 ms,
+    paid at ComfyUI's start, which builds the schema; benchmarks/README.md figure 3): kept in
+    memory for the frequent /object_info, and on disk for the next start (`schema_data`,
+    `badge_store`)."""
     key = json.dumps([models, options, widgets.names(), dict(widgets.dimensions), per_model or {}],
                      sort_keys=True)
     if key not in _cache:
@@ -308,8 +302,8 @@ def node_badge(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(
     return _cache[key]
 
 
-def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widgets(),
-                  per_model: PerModel | None = None) -> dict[str, Any]:
+def badge_options(models: Mapping[str, Sequence[str]], options: Mapping[str, Sequence[str]],
+                  widgets: Widgets = Widgets(), per_model: PerModel | None = None) -> dict[str, Any]:
     """The Schema keywords for the badge: `is_api_node` and `price_badge` where ComfyUI has
     price badges (0.33's frontend shows them on API nodes only), none on 0.3.75 (no
     `price_badge` there, so the node stays a plain node).
@@ -319,7 +313,7 @@ def badge_options(options: Mapping[str, Sequence[str]], widgets: Widgets = Widge
     hidden inputs (`auth_token_comfy_org`...), which this node never reads or sends."""
     if not supported():
         return {}
-    found = node_badge(options, widgets, per_model)
+    found = node_badge(models, options, widgets, per_model)
     return {"is_api_node": True, "price_badge": found} if found is not None else {}
 
 

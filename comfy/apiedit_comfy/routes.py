@@ -20,13 +20,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from apiedit import keys
 from apiedit.errors import ApiEditError
-from apiedit.host import default_host
 from apiedit.origins import display_url
 from apiedit.redact import get_logger, redact
 
-from . import catalog
 from .origin_guard import cross_origin_refusal
 
 log = get_logger("apiedit.comfy")
@@ -34,7 +31,20 @@ PREFIX = "/comfy-apiedit"
 LEGACY_PREFIXES = ("/apiedit",)
 
 
+def _core() -> tuple[Any, Any, Any]:
+    """Core's host, key store and the node's model catalog, imported by the first request:
+    the routes are registered during ComfyUI's start, which loads none of them
+    (`schema_data`)."""
+    from apiedit import keys
+    from apiedit.host import default_host
+
+    from . import catalog
+
+    return default_host(), keys, catalog
+
+
 def _model_rows(provider: str, refresh: bool) -> list[dict[str, Any]]:
+    _host, _keys, catalog = _core()
     return [
         {"id": m.id, "label": m.label or m.id, "retired": m.retired,
          "max_input_images": m.max_input_images, "sizes": list(m.sizes),
@@ -50,7 +60,7 @@ def register(routes: Any) -> None:
     from aiohttp import web
 
     async def providers(_request: web.Request) -> web.Response:
-        host = default_host()
+        host, keys, _catalog = _core()
         rows = [{"id": p.id, "label": p.label, "key": keys.key_source(p) is not None or not p.needs_key}
                 for p in host.providers().values()]
         failures = [{"name": r.name, "error": r.error} for r in host.failures()]
@@ -59,9 +69,11 @@ def register(routes: Any) -> None:
     async def plugins(_request: web.Request) -> web.Response:
         """Every plugin record, as `apiedit plugins --json` prints it (errors are redacted at
         load; no keys or settings are read here)."""
-        return web.json_response([r.to_json() for r in default_host().records()])
+        host, _keys, _catalog = _core()
+        return web.json_response([r.to_json() for r in host.records()])
 
     async def models(request: web.Request) -> web.Response:
+        _host, _keys, catalog = _core()
         provider = request.query.get("provider", "")
         refresh = request.query.get("refresh") in ("1", "true")
         if provider not in catalog.provider_ids():
@@ -85,13 +97,14 @@ def register(routes: Any) -> None:
     async def key_status(request: web.Request) -> web.Response:
         if (refusal := refused(request)) is not None:
             return refusal
+        host, keys, _catalog = _core()
         # `source` says where the key comes from ("env:NAME" or "file"), never what it is: the
         # key dialog shows that an environment variable wins over a key saved there.
         status = {pid: {"set": keys.key_source(info) is not None, "source": keys.key_source(info),
                         "label": info.label, "needs_key": info.needs_key,
                         "trusted_base_urls": [display_url(u) for u in keys.trusted_base_urls(pid)],
                         "relays": [display_url(u) for u in keys.relay_keys(pid)]}
-                  for pid, info in default_host().providers().items()}
+                  for pid, info in host.providers().items()}
         return web.json_response(status)
 
     async def set_key(request: web.Request) -> web.Response:
@@ -100,8 +113,9 @@ def register(routes: Any) -> None:
             return refusal
 
         def apply(body: dict[str, Any]) -> dict[str, Any]:
+            host, keys, _catalog = _core()
             provider = str(body.get("provider", ""))
-            default_host().get_provider(provider)
+            host.get_provider(provider)
             key = str(body.get("api_key", ""))
             relay = str(body.get("base_url") or "").strip() or None
             if key:
@@ -118,8 +132,9 @@ def register(routes: Any) -> None:
             return refusal
 
         def apply(body: dict[str, Any]) -> dict[str, Any]:
+            host, keys, _catalog = _core()
             provider = str(body.get("provider", ""))
-            default_host().get_provider(provider)
+            host.get_provider(provider)
             url = str(body.get("base_url", ""))
             if body.get("trusted", True):
                 return {"provider": provider, "trusted": keys.trust_base_url(provider, url)}

@@ -70,28 +70,31 @@ def test_object_info_carries_the_badge_on_033_and_none_on_0375(server) -> None:
     assert SENTINEL_KEY not in json.dumps(info)
 
 
-def test_a_later_start_reads_the_stored_table_and_only_under_its_own_key(pack_install, emulators) -> None:
-    """ComfyUI builds the badge while it loads the pack; from the second start on the table
-    comes from apiedit's cache folder (`badge_store`), the same as computed. A file written
-    under another fingerprint (another plugin version, model list or inputs) is not used.
-    On 0.3.75 (no price badges) nothing is priced at start and nothing is stored."""
+def test_a_later_start_reads_the_stored_schema_data_and_only_under_its_own_key(pack_install, emulators) -> None:
+    """ComfyUI builds both nodes' schemas while it loads the pack; from the second start on,
+    their data (providers, model lists, knobs) and the badge's table come from apiedit's cache
+    folder (`schema_data`), with no plugin loaded, and /object_info is the same as computed. A
+    file written under another fingerprint (another plugin, model list, setting or day) is not
+    used. On 0.3.75 (no price badges) the data is stored without a badge table."""
     env = provider_env(emulators, SENTINEL_KEY)
+    nodes = ("APIImageEdit", "APIImageEditNode")
     with ComfyServer(pack_install.env, REPO, extra_env=env, pack_name="apiedit") as comfy:
-        if not is_033(comfy):
-            assert node_info(comfy).get("price_badge") is None
-            # (the same search finds the file on 0.33, below)
-            assert list(comfy.base.rglob("comfy-price-badge.json")) == []
-            assert node_info(comfy)["input"]["required"]["model"][0]  # the node loaded its models
-            return
-        computed = node_info(comfy)["price_badge"]["expr"]
-        [stored] = list(comfy.base.rglob("comfy-price-badge.json"))
+        first = {n: comfy.object_info(n)[n] for n in nodes}
+        [stored] = list(comfy.base.rglob("comfy-schema-data.json"))
         data = json.loads(stored.read_text(encoding="utf-8"))
-        assert data["table"]["openai"]["gpt-image-1.5"]["p"]  # the priced model's figures
+        assert "gpt-image-1.5" in data["parts"]["schema"]["usable"]["openai"]
+        assert SENTINEL_KEY not in stored.read_text(encoding="utf-8")
         comfy.restart()
-        assert node_info(comfy)["price_badge"]["expr"] == computed
-
+        assert {n: comfy.object_info(n)[n] for n in nodes} == first
+        if not is_033(comfy):
+            assert first["APIImageEdit"].get("price_badge") is None
+            assert "badge" not in json.loads(stored.read_text(encoding="utf-8"))["parts"]
+            assert list(comfy.base.rglob("comfy-price-badge.json")) == []
+            return
+        computed = first["APIImageEdit"]["price_badge"]["expr"]
+        data = json.loads(stored.read_text(encoding="utf-8"))
         marked = json.loads(json.dumps(data))
-        entry = marked["table"]["openai"]["gpt-image-1.5"]
+        entry = marked["parts"]["badge"]["table"]["openai"]["gpt-image-1.5"]
         entry["p"] = {k: [7.77, 7.77, "USD"] for k in entry["p"]}
         assert "7.77" not in computed
         stored.write_text(json.dumps(marked), encoding="utf-8")
@@ -102,6 +105,26 @@ def test_a_later_start_reads_the_stored_table_and_only_under_its_own_key(pack_in
         comfy.restart()
         assert node_info(comfy)["price_badge"]["expr"] == computed
         assert json.loads(stored.read_text(encoding="utf-8"))["key"] == data["key"]
+
+
+def test_stale_stored_model_lists_are_replaced_once_the_server_is_up(pack_install, emulators) -> None:
+    """Should a change slip past the fingerprint, the stored data does not outlive the start:
+    by the time the server is up the live host has replaced it (the warm-up the server's start
+    runs, `schema_data.warm_up`; on 0.33 already the load, whose price badge misses for the
+    stale model list), so the page's /object_info and the next start list the live models."""
+    env = provider_env(emulators, SENTINEL_KEY)
+    with ComfyServer(pack_install.env, REPO, extra_env=env, pack_name="apiedit") as comfy:
+        comfy.object_info("APIImageEdit")
+        [stored] = list(comfy.base.rglob("comfy-schema-data.json"))
+        planted = json.loads(stored.read_text(encoding="utf-8"))
+        planted["parts"]["schema"]["usable"]["openai"].insert(0, "planted-model")
+        stored.write_text(json.dumps(planted), encoding="utf-8")
+        comfy.restart()
+        deadline = time.monotonic() + 30
+        while "planted-model" in json.dumps(json.loads(stored.read_text(encoding="utf-8"))["parts"]["schema"]):
+            assert time.monotonic() < deadline, "the warm-up did not replace the stale data"
+            time.sleep(0.2)
+        assert "planted-model" not in json.dumps(comfy.object_info("APIImageEdit"))
 
 
 # ---- the badge as 0.33's frontend shows it ------------------------------------------------------
