@@ -273,11 +273,17 @@ def badge_table(inputs: Any, compute: Callable[[], dict[str, Any]]) -> dict[str,
     return table
 
 
+# What every node run needs whatever the provider: core's request path and the run's price
+# estimate. A plugin's own wire code still loads with the first call that needs it.
+CALL_PATH = ("apiedit.http", "apiedit.transport", "apiedit.images", "apiedit.errormap",
+             "apiedit.limits", "apiedit.protocols.jsonbody", "apiedit.pricing")
+
+
 def warm_up() -> threading.Thread:
     """Load core's host and the plugins in a background thread, and compare their answers with
-    the stored data the schemas were built from (replacing it if they differ): ComfyUI's server
-    start runs this, so the first queued prompt finds everything loaded, and a stale stored
-    list lives only until then."""
+    the stored data the schemas were built from (replacing it if they differ), then import
+    `CALL_PATH` and Pillow's format plugins: ComfyUI's server start runs this, so the first
+    queued prompt does not wait for them, and a stale stored list lives only until then."""
     def run() -> None:
         try:
             served = None if _live() else _valid_stored()
@@ -285,6 +291,13 @@ def warm_up() -> threading.Thread:
             if served is not None and served["parts"]["schema"] != data.to_json():
                 log.info("API Image Edit: the installed providers or model lists changed since "
                          "the stored schema data was written; reload the page to see them.")
+            import importlib
+
+            for name in CALL_PATH:
+                importlib.import_module(name)
+            from PIL import Image
+
+            Image.preinit()  # the formats every answer is opened with (ComfyUI has Pillow)
         except Exception as exc:  # never break the server start
             log.warning("API Image Edit could not load its providers: %s", exc)
 

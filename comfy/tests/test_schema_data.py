@@ -252,3 +252,19 @@ def test_the_badge_table_is_stored_beside_it(starts: Starts, monkeypatch: pytest
 
     monkeypatch.setattr(badge_store, "remembered", lambda *a: pytest.fail("computed again"))
     assert schema_data.badge_table(inputs, compute) == table  # from the schema data's file
+
+
+def test_warm_up_loads_the_call_path_but_no_plugin_wire_code(tmp_path: Path) -> None:
+    """In a fresh interpreter (this one has everything imported): after the warm-up the first
+    run imports only its plugin's own call modules."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom apiedit_comfy import schema_data\nschema_data.warm_up().join(60)\n"
+            "print(sorted(m for m in schema_data.CALL_PATH if m not in sys.modules))\n"
+            "print(sorted(m for m in sys.modules if m.endswith(('.wire', '.transport', '.generate'))"
+            " and m.startswith('apiedit_')))\n")
+    env = {**os.environ, "APIEDIT_CACHE_DIR": str(tmp_path / "cache"),
+           "APIEDIT_CONFIG_DIR": str(tmp_path / "config"), "APIEDIT_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[]", "[]"], out.stdout + out.stderr
