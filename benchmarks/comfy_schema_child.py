@@ -5,7 +5,7 @@ Run by `run.py` with the test ComfyUI's own Python, in its folder, with the repo
 tree's, while the plugins' entry points come from the copy installed in that venv):
 
     venv/bin/python comfy_schema_child.py REPO --home DIR [--cold] [--profile FILE]
-                                          [--gemini BASE_URL MODEL IMAGE]
+                                          [--gemini BASE_URL MODEL IMAGE] [--no-warm-up]
 
 It does what ComfyUI's `main.py` does before custom nodes (parse `--cpu`, import `execution`,
 `server` and `nodes`, load the public APIs, the built-in extra nodes and API nodes), then loads
@@ -13,17 +13,20 @@ two packs with ComfyUI's own `nodes.load_custom_node`: a one-node V3 pack (the f
 pack costs) and this repository, whose load includes the pack import, `comfy_entrypoint` and
 `GET_SCHEMA` of both nodes (ComfyUI builds each schema when it registers the node, the price
 badge's table included). Then the first and second `GET_NODE_INFO_V1` of the main node (what
-`/object_info` serialises; the second is ComfyUI's own floor). `--cold` drops the bytecode of
+`/object_info` serialises; the second is ComfyUI's own floor). Then what the server's start runs
+in the background (`schema_data.warm_up`: core's host and the plugins load; `--no-warm-up`
+skips it) and `GET_NODE_INFO_V1` again, from the live host. `--cold` drops the bytecode of
 everything imported after the preload (a first start after an install or an update);
 `--home DIR` holds apiedit's key, cache and data folders (an empty one is a first start: the
-price badge's table is not stored yet; `badge_store`); `--profile FILE` writes cProfile
+schema data and the price badge's table are not stored yet; `schema_data`); `--profile FILE` writes cProfile
 statistics of this pack's load to FILE; `--gemini` then times three Gemini edits of IMAGE (a
 PNG file) against an emulator at BASE_URL, as the node makes them (`Host.edit`, the default
 transport): the first call in the process against the next two (figure 1's first-call target,
 here with everything ComfyUI itself has imported).
 
-Prints one JSON line: wall and CPU (thread) milliseconds of each step, and which plugin wire
-modules or provider SDKs the load imported (none is the target).
+Prints one JSON line: wall and CPU (thread) milliseconds of each step, which plugin wire
+modules or provider SDKs the load imported (none is the target), and whether it loaded core's
+host (a later start does not).
 """
 
 from __future__ import annotations
@@ -136,6 +139,14 @@ def main() -> None:
     loaded = sorted(m for m in set(sys.modules) - before
                     if m.endswith((".wire", ".transport", ".client")) and not m.startswith("apiedit.")
                     or m.startswith(("google.genai", "openai")))
+    host_at_start = "apiedit.host" in sys.modules
+    warm_ms = live_info_ms = None
+    if "--no-warm-up" not in sys.argv:
+        # what ComfyUI's server start runs (an aiohttp on_startup handler the pack adds)
+        from apiedit_comfy.schema_data import warm_up
+
+        _, warm_ms, _ = _timed(lambda: warm_up().join())
+        _, live_info_ms, _ = _timed(node.GET_NODE_INFO_V1)
     calls = _gemini_calls(gemini) if gemini else []
     print(json.dumps({
         "floor_load_ms": floor_ms, "floor_load_cpu_ms": floor_cpu,
@@ -143,7 +154,8 @@ def main() -> None:
         "first_info_ms": first_ms, "first_info_cpu_ms": first_cpu,
         "second_info_ms": second_ms, "second_info_cpu_ms": second_cpu,
         "price_badge": bool(info.get("price_badge")), "info_bytes": len(json.dumps(info)),
-        "loaded": loaded, "gemini_calls_ms": calls,
+        "loaded": loaded, "host_loaded_at_start": host_at_start, "warm_up_ms": warm_ms,
+        "live_info_ms": live_info_ms, "gemini_calls_ms": calls,
     }))
 
 

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -533,8 +534,9 @@ def fig_conversation(runs: int) -> None:
 _STARTUP = {
     "python -c pass (floor)": "pass",
     "pack import (ComfyUI start)": "import apiedit_comfy",
-    "pack import + schema data": "import apiedit_comfy; from apiedit_comfy import catalog; "
-                                 "catalog.provider_ids(); catalog.all_model_ids()",
+    # what both nodes' schemas are built from (`schema_data`: stored by the warm-up round)
+    "pack import + schema data": "import apiedit_comfy; from apiedit_comfy import schema_data; "
+                                 "schema_data.current().model_ids()",
 }
 
 
@@ -545,6 +547,10 @@ def fig_startup(runs: int) -> None:
              "catalog.all_model_ids(); print(sorted(m for m in sys.modules if m.endswith('.wire') "
              "or m.startswith('google.genai') or m.startswith('openai')))")
     loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True).stdout.strip()
+    home = tempfile.mkdtemp(prefix="apiedit-bench-home-")  # the stored schema data lives here
+    saved = {k: os.environ.get(k) for k in ("APIEDIT_CONFIG_DIR", "APIEDIT_CACHE_DIR", "APIEDIT_DATA_DIR")}
+    for var in saved:
+        os.environ[var] = os.path.join(home, var.split("_")[1].lower())
     comfy_floor = "floor as in ComfyUI: " + _COMFYUI_PRELOAD
     codes = {**_STARTUP, comfy_floor: _COMFYUI_PRELOAD,
              "pack + schema data, as in ComfyUI": _COMFYUI_PRELOAD + "; " + _STARTUP["pack import + schema data"]}
@@ -564,6 +570,12 @@ def fig_startup(runs: int) -> None:
         cases["pack, no bytecode cache"] = lambda: run_child("pack, no bytecode cache", [
             sys.executable, "-X", f"pycache_prefix={cold}", "-B", "-c", _STARTUP["pack import + schema data"]])
         times = interleave(cases, runs * 2)
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+    shutil.rmtree(home, ignore_errors=True)
     floors = {name: "python -c pass (floor)" for name in times}
     floors["pack + schema data, as in ComfyUI"] = comfy_floor
     for name, samples in times.items():
@@ -656,6 +668,7 @@ def _comfyui_start(version: str, runs: int, spec: dict[str, Any], emulator: Any)
             "first start after an install": lambda: run_child("first", os.path.join(fresh, str(next(counter)))),
             "first start, no bytecode": lambda: run_child(
                 "cold", os.path.join(fresh, str(next(counter))), "--cold"),
+            "later start, no bytecode": lambda: run_child("later-cold", kept, "--cold"),
         }
         if not badge:
             del cases["first start after an install"]
@@ -670,22 +683,28 @@ def _comfyui_start(version: str, runs: int, spec: dict[str, Any], emulator: Any)
     floor = statistics.median(floors)
     row(figure, "a one-node V3 pack (floor)", f"{floor:.1f} ms ({min(floors):.1f}-{max(floors):.1f})")
     names = {"later": ("this pack, a later start", "≤ 25 ms over the floor"),
-             "first": ("this pack, first start after an install", "(computes the badge's table)"),
-             "cold": ("this pack, first start without bytecode", "≤ 60 ms over the floor")}
+             "first": ("this pack, first start after an install", "(computes and stores the schema data)"),
+             "cold": ("this pack, first start without bytecode", "(computes it, compiling)"),
+             "later-cold": ("this pack, a later start without bytecode", "≤ 60 ms over the floor")}
     for case in results:
         samples = [r["pack_load_ms"] for r in results[case]]
         value = (f"{statistics.median(samples):.1f} ms ({min(samples):.1f}-{max(samples):.1f}), "
                  f"CPU {median(case, 'pack_load_cpu_ms'):.0f} ms")
         row(figure, names[case][0], value, f"+{statistics.median(samples) - floor:.0f} ms", names[case][1])
     for field, name in (("first_info_ms", "first /object_info of the node"),
-                        ("second_info_ms", "second /object_info (ComfyUI's own work)")):
+                        ("second_info_ms", "second /object_info (ComfyUI's own work)"),
+                        ("warm_up_ms", "warm-up after the server start (background)"),
+                        ("live_info_ms", "/object_info after it (from the live host)")):
         row(figure, name, f"{median('later', field):.1f} ms", "", "")
     loaded = sorted({m for rs in results.values() for r in rs for m in r["loaded"]})
     row(figure, "wire modules / SDKs the load imported", ", ".join(loaded) or "none", "", "none")
+    host = sum(r["host_loaded_at_start"] for r in results["later"])
+    row(figure, "later starts that loaded core's host", f"{host} of {len(results['later'])}", "", "0")
     firsts = [r["gemini_calls_ms"][0] / 1000 for r in results["later"]]
     seconds = [statistics.median(r["gemini_calls_ms"][1:]) / 1000 for r in results["later"]]
     ratio = statistics.median(firsts) / statistics.median(seconds)
-    row(figure, "first Gemini call in ComfyUI (REST)", spread(firsts), f"{ratio:.2f}× 2nd", "≤ 1.5× the 2nd")
+    row(figure, "first Gemini call in ComfyUI (REST), after the warm-up", spread(firsts), f"{ratio:.2f}× 2nd",
+        "≤ 1.5× the 2nd")
     row(figure, "the second and third", spread(seconds))
 
 
