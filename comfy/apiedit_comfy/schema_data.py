@@ -186,6 +186,7 @@ def _valid_stored() -> dict[str, Any] | None:
                 with open(_path(), encoding="utf-8") as f:
                     found = json.load(f)
                 schema = found["parts"]["schema"]
+                SchemaData.from_json(schema)  # well-formed, or not used
                 if (found.get("format") == FORMAT
                         and found.get("key") == fingerprint(found["plugin_folders"], schema["providers"])):
                     _stored = found

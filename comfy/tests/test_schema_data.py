@@ -202,6 +202,15 @@ def test_an_unreadable_or_foreign_file_is_computed_again_and_replaced(starts: St
     assert starts.stored()["key"] == key
 
 
+def test_malformed_data_under_the_right_key_is_computed_again(starts: Starts) -> None:
+    """The node must load whatever the file holds: /object_info never fails on it."""
+    first = starts.start()
+    stored = starts.stored()
+    stored["parts"]["schema"]["knobs"]["gpt-image-1.5"]["no_such_knob"] = True
+    starts.file.write_text(json.dumps(stored), encoding="utf-8")
+    assert starts.start() == first and starts.computed == 2
+
+
 def test_stored_data_under_another_key_is_not_used(starts: Starts) -> None:
     first = starts.start()
     stored = starts.stored()
