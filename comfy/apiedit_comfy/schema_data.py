@@ -3,7 +3,7 @@
 ComfyUI builds every node's schema while it loads the pack (and again for each /object_info).
 The data behind it — the installed providers, each one's usable models, the knobs each model
 honours, the price badge's table — comes from core's host and every plugin's model table:
-computing it imports core's record types, pluggy and every plugin, ~40 ms of each ComfyUI start
+computing it imports core's record types, pluggy and every plugin, 40-60 ms of each ComfyUI start
 (benchmarks/README.md, figure 3). So it is stored in the cache folder (`comfy-schema-data.json`,
 safe to delete), and a later start reads it and imports neither core's host nor any plugin,
 as long as nothing it was computed from has changed. The fingerprint is deliberately wide (a
