@@ -48,6 +48,11 @@ def test_kill_9_mid_run_then_resume_pays_no_line_twice(emulator_factory, apiedit
     proc.wait()
     killed_at = emulator.billable_count
     assert 0 < killed_at < n
+    # the killed run's requests still hold the server's slots until their answers are written
+    # (0.2 s); a resume sooner would meet a refusal for another process's requests
+    deadline = time.monotonic() + 10
+    while emulator.paid_in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
 
     resumed = _cli(env, "resume", str(out))
     assert resumed.returncode in (0, 7), resumed.stderr

@@ -547,6 +547,13 @@ class Emulator:
         with self._lock:
             return self._billable
 
+    @property
+    def paid_in_flight(self) -> int:
+        """Paid requests being answered now (what `max_concurrent` counts): a client killed
+        mid-call leaves its requests here until their answers are written."""
+        with self._lock:
+            return self._in_flight
+
     def requests_to(self, path_regex: str, method: str | None = None) -> list[RecordedRequest]:
         """Logged requests whose path matches `path_regex` (re.search), optionally by method."""
         with self._lock:
