@@ -1,8 +1,10 @@
 """The price badge's table, kept on disk from one ComfyUI start to the next.
 
-ComfyUI 0.33 builds the node's schema when it loads the pack, so the table (hundreds of price
-look-ups through the plugins, ~40 ms here) would be paid at every start, although it changes
-only when a plugin, a model list or the node's inputs change. It is kept in the cache directory
+ComfyUI 0.33 builds the node's schema when it loads the pack. A later start takes the table
+from the stored schema data (`schema_data`); this file serves when that data is computed again
+(a new day, a changed setting) while the table's own inputs did not change, so its hundreds of
+price look-ups through the plugins (~40 ms here) are paid only when a plugin, a model list or
+the node's inputs change. It is kept in the cache directory
 (`APIEDIT_CACHE_DIR`, safe to delete) under a fingerprint of everything it is computed from:
 the node's model lists and inputs (what the caller passes), and for each provider its plugin's
 distribution version and the size and modification time of the files beside its module (its

@@ -237,7 +237,8 @@ class Host:
     def plugin_files(self, provider: str) -> list[str]:
         """The Python files beside the module of the plugin that serves `provider` (its price
         table and model table among them), for callers that keep something computed from its
-        answers on disk and must notice when the plugin changes (the ComfyUI price badge)."""
+        answers on disk and must notice when the plugin changes (the ComfyUI node's stored schema
+        data and price badge)."""
         import inspect
         from pathlib import Path
 
